@@ -1,0 +1,20 @@
+/**
+ * What the browser sees of a session: its public params only, never private ones.
+ * Times are seconds since the epoch. Produced on the server, consumed by tRPC and React.
+ */
+export interface SessionSnapshot<P extends Record<string, unknown> = Record<string, unknown>> {
+  /** The effective session id (what the cookie carries). */
+  id: string;
+  /** The declared public params, each with its value or default. */
+  params: P;
+  /** Increases on every stored change; lets clients discard stale snapshots. */
+  version: number;
+  ctime: number;
+  atime: number;
+  /** When the session expires if left idle (atime + expire, capped by maxAge); null: never. */
+  expiresAt: number | null;
+  /** Per-param idle expiry instants, for params with `expire(name, t)`. */
+  paramExpiresAt: Partial<Record<keyof P & string, number>>;
+  /** True only for the response that created the session. */
+  isNew: boolean;
+}

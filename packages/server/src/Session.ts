@@ -1,0 +1,875 @@
+import { inspect } from 'node:util';
+import { SessionError, parseDsn as parseDsnString, parseDuration } from '@isosession/core';
+import type { ParsedDsn } from '@isosession/core';
+import { closeAllDrivers, getDriver, getIdGenerator, getSerializer, resolveDsn } from './registry.js';
+import type { ResolvedDsn } from './registry.js';
+import { isHttps, readClaim, readParamNames, readParamValues, remoteAddressOf } from './query.js';
+import { buildSessionCookie } from './sessionCookie.js';
+import {
+  ATIME, CTIME, ETIME, EXPIRE_LIST, ID, REMOTE_ADDR, VERSION,
+  checkTable, copyTable, expireList, getKey, isReserved, publicNames, setKey,
+} from './sessionTable.js';
+import type { SessionTable } from './sessionTable.js';
+import { storeCall } from './storeCall.js';
+import type {
+  CgiLikeQuery, CookieOptions, Driver, DsnArgs, FindReport, HeaderOptions, IdGenerator,
+  Merge, MergeResult, Query, Serializer, SessionParams, StoreMeta, StoredRecord,
+} from './types.js';
+
+// Process-wide defaults, as in the seed (CGI::Session->name, `use CGI::Session '-ip_match'`,
+// CGI::Session->errstr). Server-only module: never part of a browser bundle.
+let defaultName = 'CGISESSID';
+let defaultIpMatch = false;
+let lastError = '';
+
+const GENERIC_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+type Mode = 'new' | 'load' | 'find';
+
+interface Config {
+  dsn: string | null;
+  resolved: ResolvedDsn;
+  dsnArgs: DsnArgs;
+  sessionParams: SessionParams;
+  driver: Driver;
+  serializer: Serializer;
+  idGenerator: IdGenerator;
+}
+
+/** What this object changed since it was loaded or last flushed: what flush merges. */
+interface Changes {
+  set: Set<string>;
+  cleared: Set<string>;
+  etime: boolean;
+  expireList: Map<string, number | null>;
+  atime: boolean;
+}
+
+export interface UpdateOptions {
+  dsn?: string | null;
+  dsnArgs?: DsnArgs | null;
+  sessionParams?: SessionParams;
+  /** How many times to retry after losing a race. @default 100 */
+  retries?: number;
+}
+
+interface FlushOptions {
+  /** Compare-and-swap: fail with CONFLICT unless the stored version is still this one. */
+  expectVersion?: number;
+}
+
+function noChanges(): Changes {
+  return { set: new Set(), cleared: new Set(), etime: false, expireList: new Map(), atime: false };
+}
+
+function fail(error: unknown): never {
+  lastError = error instanceof Error ? error.message : String(error);
+  throw error;
+}
+
+function warn(message: string): void {
+  process.emitWarning(`isosession: ${message}`, { code: 'ISOSESSION_RESERVED_PARAM' });
+}
+
+function ordinal(index: number): string {
+  return ['1st', '2nd', '3rd', '4th'][index] ?? `${index + 1}th`;
+}
+
+function isPlainArgs(value: unknown): boolean {
+  return value === null || value === undefined || (typeof value === 'object' && !Array.isArray(value));
+}
+
+/**
+ * One session: CGI::Session's API with promises where storage is touched (S1). Construct
+ * with `Session.new(...)` / `Session.load(...)`; nothing is written until `flush()` (S3).
+ */
+export class Session {
+  readonly #config: Config;
+  readonly #query: Query | undefined;
+  readonly #remoteAddr: string | undefined;
+  #name: string | undefined;
+  #table: SessionTable | null = null;
+  #isNew = false;
+  #isExpired = false;
+  #deleted = false;
+  #changes: Changes = noChanges();
+  #loadedVersion = 0;
+  /** The id this session was stored under before `regenerate()`; removed at flush. */
+  #previousId: string | undefined;
+  #pendingId: Promise<string> | undefined;
+  /** The address that the stored session was refused to (ipMatch), for `ipMatch()`. */
+  #findMode = false;
+
+  private constructor(config: Config, query: Query | undefined) {
+    this.#config = config;
+    this.#query = query;
+    this.#name = config.sessionParams.name;
+    this.#remoteAddr = config.sessionParams.remoteAddr ?? remoteAddressOf(query, config.sessionParams.trustProxy ?? false);
+  }
+
+  // ---------------------------------------------------------------- construction
+
+  /** A live session for the claimed id, or a brand-new one (S6, S11, S12). */
+  static new(...args: ConstructorArgs): Promise<Session> {
+    return Session.#construct('new', args);
+  }
+
+  /** The stored session for the claimed id, or an empty one; never creates (S7, S10). */
+  static load(...args: ConstructorArgs): Promise<Session> {
+    return Session.#construct('load', args);
+  }
+
+  static async #construct(mode: 'new' | 'load', args: ConstructorArgs): Promise<Session> {
+    try {
+      const { dsn, sidOrQuery, dsnArgs, sessionParams } = Session.#parseArgs(mode, args);
+      const config = await Session.#configure(dsn, dsnArgs, sessionParams);
+      const query = typeof sidOrQuery === 'object' && sidOrQuery !== null ? sidOrQuery : undefined;
+      const session = new Session(config, query);
+      await session.#open(mode, session.#claimFrom(sidOrQuery));
+      lastError = '';
+      return session;
+    } catch (error) {
+      return fail(error);
+    }
+  }
+
+  static #parseArgs(mode: string, args: ConstructorArgs) {
+    if (args.length <= 1) {
+      return { dsn: null, sidOrQuery: args[0] ?? null, dsnArgs: {}, sessionParams: {} };
+    }
+    const [dsn, sidOrQuery, dsnArgs, sessionParams] = args as [unknown, unknown, unknown, unknown];
+    if (dsn !== null && dsn !== undefined && typeof dsn !== 'string') {
+      throw new SessionError('INVALID_DSN', `${mode}(): the 1st argument (dsn) must be a string like "driver:file" or null`);
+    }
+    ([[dsnArgs, 'dsnArgs'], [sessionParams, 'sessionParams']] as const).forEach(([value, label], index) => {
+      if (!isPlainArgs(value)) {
+        // S15: name the parameter and the method that was called.
+        throw new SessionError('INVALID_ARGUMENT', `${mode}(): the ${ordinal(index + 2)} argument (${label}) must be an object or null, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+      }
+    });
+    return {
+      dsn: (dsn as string | null | undefined) ?? null,
+      sidOrQuery: (sidOrQuery ?? null) as string | Query | null,
+      dsnArgs: (dsnArgs ?? {}) as DsnArgs,
+      sessionParams: (sessionParams ?? {}) as SessionParams,
+    };
+  }
+
+  static async #configure(dsn: string | null, dsnArgs: DsnArgs, sessionParams: SessionParams): Promise<Config> {
+    const resolved = resolveDsn(dsn);
+    if (sessionParams.maxAge !== undefined) parseDuration(sessionParams.maxAge);
+    return {
+      dsn,
+      resolved,
+      // S78: our own copy; the caller's object is never touched.
+      dsnArgs: { ...dsnArgs },
+      sessionParams: { ...sessionParams },
+      driver: await getDriver(resolved.driver, dsnArgs),
+      serializer: getSerializer(resolved.serializer),
+      idGenerator: getIdGenerator(resolved.id),
+    };
+  }
+
+  #claimFrom(sidOrQuery: unknown): string | undefined {
+    let claim: string | undefined;
+    if (typeof sidOrQuery === 'string') claim = sidOrQuery;
+    else if (typeof sidOrQuery === 'number' || typeof sidOrQuery === 'bigint') claim = String(sidOrQuery);
+    else if (typeof sidOrQuery === 'object' && sidOrQuery !== null) {
+      claim = readClaim(sidOrQuery as Query, this.name(), this.#config.sessionParams.idFrom ?? ['cookie']);
+    } else if (sidOrQuery !== null && sidOrQuery !== undefined) {
+      throw new SessionError('INVALID_ARGUMENT', `the session id must be a string or a request (Query), got ${typeof sidOrQuery}`);
+    }
+    // Strict ids: a claim of the wrong shape is no claim; it never reaches the driver.
+    return claim !== undefined && this.#isAcceptableId(claim) ? claim : undefined;
+  }
+
+  #isAcceptableId(id: string): boolean {
+    const generator = this.#config.idGenerator;
+    return generator.isValidId ? generator.isValidId(id) : GENERIC_ID.test(id);
+  }
+
+  #now(): number {
+    const now = this.#config.sessionParams.now;
+    return Math.floor((now ? now() : Date.now()) / 1000);
+  }
+
+  #driverName(): string {
+    return this.#config.resolved.driver;
+  }
+
+  #thaw(raw: StoredRecord, id: string): { table: SessionTable; storedAtime: number } {
+    const data = typeof raw === 'string' || raw instanceof Uint8Array ? raw : raw.data;
+    let value: unknown;
+    try {
+      value = this.#config.serializer.thaw(data);
+    } catch (error) {
+      throw new SessionError('CORRUPT', `stored data for session "${id}" cannot be read by serializer "${this.#config.resolved.serializer}" (${(error as Error).message}); the stored copy was left as it is`, { cause: error });
+    }
+    const table = checkTable(value, id);
+    const recordAtime = typeof raw === 'object' && !(raw instanceof Uint8Array) ? raw.atime : undefined;
+    // A driver that keeps atime outside the data (cheap touch) has the fresher value.
+    const storedAtime = recordAtime ?? (table[ATIME] as number);
+    return { table, storedAtime };
+  }
+
+  #maxAgeSeconds(): number | undefined {
+    const maxAge = this.#config.sessionParams.maxAge;
+    if (maxAge === undefined) return undefined;
+    const seconds = parseDuration(maxAge);
+    return seconds > 0 ? seconds : undefined;
+  }
+
+  /** Loads the claimed session, applying ip matching and both expiries (S40–S43, S73). */
+  async #open(mode: Mode, claim: string | undefined): Promise<'ok' | 'skipped'> {
+    this.#findMode = mode === 'find';
+    const now = this.#now();
+    if (claim !== undefined) {
+      const { driver } = this.#config;
+      const raw = await storeCall(this.#driverName(), 'retrieve', () => driver.retrieve(claim));
+      if (raw !== null) {
+        const { table, storedAtime } = this.#thaw(raw, claim);
+        const ipMatch = this.#config.sessionParams.ipMatch ?? defaultIpMatch;
+        const storedAddr = getKey(table, REMOTE_ADDR);
+        if (ipMatch && storedAddr !== undefined && storedAddr !== this.#remoteAddr) {
+          // S59: find never deletes for a mismatch, it skips.
+          if (mode === 'find') return 'skipped';
+          // S73: another address is refused, and the stored copy is deleted.
+          await storeCall(this.#driverName(), 'remove', () => driver.remove(claim));
+        } else {
+          const etime = getKey(table, ETIME);
+          const maxAge = this.#maxAgeSeconds();
+          const idleExpired = typeof etime === 'number' && etime !== 0 && storedAtime + etime <= now;
+          const tooOld = maxAge !== undefined && (table[CTIME] as number) + maxAge <= now;
+          if (idleExpired || tooOld) {
+            await storeCall(this.#driverName(), 'remove', () => driver.remove(claim));
+            this.#isExpired = true;
+          } else {
+            this.#adopt(table, storedAtime, now);
+            return 'ok';
+          }
+        }
+      }
+    }
+    if (mode === 'new') await this.#create(claim, now);
+    return 'ok';
+  }
+
+  #adopt(table: SessionTable, storedAtime: number, now: number): void {
+    setKey(table, ATIME, storedAtime);
+    this.#table = table;
+    this.#loadedVersion = typeof table[VERSION] === 'number' ? table[VERSION] : 0;
+    // S43: per-param idle expiry, measured from the stored atime, applied before load returns.
+    for (const [name, seconds] of Object.entries(expireList(table))) {
+      if (typeof seconds === 'number' && storedAtime + seconds <= now && Object.hasOwn(table, name)) {
+        delete table[name];
+        this.#changes.cleared.add(name);
+      }
+    }
+    // S57: find() hands over sessions without moving their atime.
+    if (!this.#findMode) {
+      setKey(table, ATIME, now);
+      this.#changes.atime = true;
+    }
+  }
+
+  async #create(claim: string | undefined, now: number): Promise<void> {
+    const id = await this.#config.idGenerator.generateId(this.#config.dsnArgs, claim);
+    if (typeof id !== 'string' || id === '') {
+      throw new SessionError('ID_GENERATION', `id generator "${this.#config.resolved.id}" returned no id`);
+    }
+    const table: SessionTable = {};
+    setKey(table, ID, id);
+    setKey(table, CTIME, now);
+    setKey(table, ATIME, now);
+    if (this.#remoteAddr !== undefined) setKey(table, REMOTE_ADDR, this.#remoteAddr);
+    this.#table = table;
+    this.#isNew = true;
+    this.#isExpired = false;
+    this.#deleted = false;
+    this.#loadedVersion = 0;
+    this.#changes = noChanges();
+  }
+
+  /**
+   * S14: on an empty or expired session, a new session with the same configuration; on a
+   * live one, that same session.
+   */
+  async new(): Promise<Session> {
+    if (this.#table !== null && !this.#deleted) return this;
+    const session = new Session(this.#config, this.#query);
+    session.#name = this.#name;
+    try {
+      await session.#create(undefined, session.#now());
+    } catch (error) {
+      return fail(error);
+    }
+    return session;
+  }
+
+  // ---------------------------------------------------------------- find / update
+
+  /**
+   * Visits every stored session (S55–S60): each is loaded without moving its atime, expired
+   * ones are purged and handed over empty, and what `code` changes is flushed. Sessions that
+   * fail to load are reported in `failed` and the walk goes on.
+   */
+  static find(code: FindCallback): Promise<FindReport>;
+  static find(dsn: string | null, code: FindCallback, dsnArgs?: DsnArgs | null, sessionParams?: SessionParams): Promise<FindReport>;
+  static async find(...args: unknown[]): Promise<FindReport> {
+    try {
+      const [dsn, code, dsnArgs, sessionParams] = typeof args[0] === 'function' ? [null, args[0], args[1], args[2]] : args;
+      if (typeof code !== 'function') {
+        throw new SessionError('INVALID_ARGUMENT', 'find(): the code to run for each session must be a function, e.g. find(dsn, (s) => { ... }, dsnArgs)');
+      }
+      if (dsn !== null && dsn !== undefined && typeof dsn !== 'string') {
+        throw new SessionError('INVALID_DSN', 'find(): the dsn must be a string or null');
+      }
+      if (!isPlainArgs(dsnArgs) || !isPlainArgs(sessionParams)) {
+        throw new SessionError('INVALID_ARGUMENT', 'find(): dsnArgs and sessionParams must be objects or null');
+      }
+      const config = await Session.#configure((dsn as string | null) ?? null, (dsnArgs ?? {}) as DsnArgs, (sessionParams ?? {}) as SessionParams);
+      const ids: string[] = [];
+      await storeCall(config.resolved.driver, 'traverse', () => config.driver.traverse((id) => { ids.push(id); }));
+      const report: FindReport = { visited: 0, purged: 0, failed: [] };
+      for (const id of ids) {
+        const session = new Session(config, undefined);
+        try {
+          if ((await session.#open('find', id)) === 'skipped') continue;
+        } catch (error) {
+          report.failed.push({ id, error });
+          continue;
+        }
+        if (session.#table === null && !session.#isExpired) continue; // removed meanwhile
+        report.visited += 1;
+        if (session.#isExpired) report.purged += 1;
+        await (code as FindCallback)(session);
+        await session.flush();
+      }
+      return report;
+    } catch (error) {
+      return fail(error);
+    }
+  }
+
+  /**
+   * Read-modify-write with retries (compare-and-swap on the stored version): `fn` runs on a
+   * freshly loaded session until its flush lands on the copy it read. For counters and carts.
+   */
+  static async update(sidOrQuery: string | Query, fn: (session: Session) => void | Promise<void>, options: UpdateOptions = {}): Promise<Session> {
+    if (typeof fn !== 'function') {
+      return fail(new SessionError('INVALID_ARGUMENT', 'update(): the 2nd argument must be a function that changes the session'));
+    }
+    const retries = options.retries ?? 100;
+    for (let attempt = 0; ; attempt++) {
+      const session = await Session.new(options.dsn ?? null, sidOrQuery, options.dsnArgs ?? null, options.sessionParams ?? {});
+      await fn(session);
+      try {
+        await session.#flush({ expectVersion: session.#loadedVersion });
+        return session;
+      } catch (error) {
+        if (!(error instanceof SessionError) || error.code !== 'CONFLICT' || attempt >= retries) return fail(error);
+        const ceiling = Math.min(2 ** attempt, 64);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- process-wide
+
+  static parseDsn(dsn: string): ParsedDsn {
+    return parseDsnString(dsn);
+  }
+
+  static errstr(): string {
+    return lastError;
+  }
+
+  static name(newName?: string): string {
+    if (newName !== undefined) defaultName = checkCookieName(newName);
+    return defaultName;
+  }
+
+  static ipMatch(on?: boolean): boolean {
+    if (on !== undefined) defaultIpMatch = Boolean(on);
+    return defaultIpMatch;
+  }
+
+  /** Closes every store connection opened through a DSN (pools, clients), e.g. before exit. */
+  static closeAll(): Promise<void> {
+    return closeAllDrivers();
+  }
+
+  // ---------------------------------------------------------------- status
+
+  id(): string | undefined {
+    const id = this.#table === null ? undefined : getKey(this.#table, ID);
+    return typeof id === 'string' ? id : undefined;
+  }
+
+  isNew(): boolean {
+    return this.#isNew;
+  }
+
+  isEmpty(): boolean {
+    return this.#table === null;
+  }
+
+  isExpired(): boolean {
+    return this.#isExpired;
+  }
+
+  atime(): number | undefined {
+    return this.#time(ATIME);
+  }
+
+  ctime(): number | undefined {
+    return this.#time(CTIME);
+  }
+
+  #time(key: string): number | undefined {
+    const value = this.#table === null ? undefined : getKey(this.#table, key);
+    return typeof value === 'number' ? value : undefined;
+  }
+
+  /** The stored version (0 before the first flush); increases with every stored change. */
+  version(): number {
+    return this.#loadedVersion;
+  }
+
+  #writable(method: string): SessionTable {
+    if (this.#table === null) {
+      throw new SessionError('INVALID_ARGUMENT', `${method}(): this session is empty (nothing was loaded, or it was deleted); call s.new() for a new one`);
+    }
+    return this.#table;
+  }
+
+  // ---------------------------------------------------------------- params
+
+  param(): string[];
+  param(name: string): unknown;
+  param(name: string, value: unknown): unknown;
+  param(named: { '-name': string; '-value'?: unknown }): unknown;
+  param(values: Record<string, unknown>): number;
+  param(...args: unknown[]): unknown {
+    const [first, second] = args;
+    if (args.length === 0) return this.#table === null ? [] : publicNames(this.#table);
+    if (typeof first === 'string') {
+      if (args.length === 1) return this.#table === null ? undefined : getKey(this.#table, first);
+      return this.#setParam(first, second);
+    }
+    if (first !== null && typeof first === 'object' && !Array.isArray(first)) {
+      const record = first as Record<string, unknown>;
+      if (Object.hasOwn(record, '-name')) {
+        const name = String(record['-name']);
+        // S23: the named read may see private keys (read-only).
+        if (!Object.hasOwn(record, '-value')) return this.#table === null ? undefined : getKey(this.#table, name);
+        return this.#setParam(name, record['-value']);
+      }
+      let count = 0;
+      for (const name of Object.keys(record)) {
+        if (isReserved(name)) {
+          warn(`param(): "${name}" is reserved and was not set`);
+          continue;
+        }
+        this.#setParam(name, record[name]);
+        count += 1;
+      }
+      return count;
+    }
+    throw new SessionError('INVALID_ARGUMENT', 'param(): expected (), (name), (name, value), ({ "-name": n, "-value": v }) or ({ name: value, ... })');
+  }
+
+  #setParam(name: string, value: unknown): unknown {
+    if (isReserved(name)) {
+      // S25: reserved keys are never written by param().
+      warn(`param(): "${name}" is reserved and was not set`);
+      return undefined;
+    }
+    const table = this.#writable('param');
+    if (value === undefined) {
+      // S28: undefined removes the param, like clear(name).
+      if (Object.hasOwn(table, name)) this.clear(name);
+      return undefined;
+    }
+    setKey(table, name, value);
+    this.#changes.set.add(name);
+    this.#changes.cleared.delete(name);
+    return value;
+  }
+
+  /** S29: removes the named public params, or all of them. */
+  clear(names?: string | string[]): void {
+    if (this.#table === null) return;
+    const table = this.#table;
+    const list = names === undefined ? publicNames(table) : Array.isArray(names) ? names : [names];
+    for (const name of list) {
+      if (typeof name !== 'string' || isReserved(name)) continue;
+      if (Object.hasOwn(table, name)) delete table[name];
+      this.#changes.cleared.add(name);
+      this.#changes.set.delete(name);
+    }
+  }
+
+  // ---------------------------------------------------------------- expiry
+
+  expire(): number | undefined;
+  expire(time: number | string): void;
+  expire(param: string, time: number | string): void;
+  expire(...args: unknown[]): number | undefined {
+    if (args.length === 0) {
+      const etime = this.#table === null ? undefined : getKey(this.#table, ETIME);
+      return typeof etime === 'number' ? etime : undefined;
+    }
+    if (args.length === 1) {
+      const seconds = parseDuration(args[0] as number | string);
+      const table = this.#writable('expire');
+      if (seconds === 0) delete table[ETIME];
+      else setKey(table, ETIME, seconds);
+      this.#changes.etime = true;
+      return undefined;
+    }
+    const [name, time] = args;
+    if (typeof name !== 'string') {
+      throw new SessionError('INVALID_ARGUMENT', 'expire(name, time): the param name must be a string');
+    }
+    const seconds = parseDuration(time as number | string);
+    const table = this.#writable('expire');
+    const list = { ...expireList(table) };
+    if (seconds === 0) delete list[name];
+    else list[name] = seconds;
+    if (Object.keys(list).length === 0) delete table[EXPIRE_LIST];
+    else setKey(table, EXPIRE_LIST, list);
+    this.#changes.expireList.set(name, seconds === 0 ? null : seconds);
+    return undefined;
+  }
+
+  /** Alias of `expire` (the seed's `expires`). */
+  expires(...args: unknown[]): number | undefined {
+    return (this.expire as (...a: unknown[]) => number | undefined)(...args);
+  }
+
+  etime(): number | undefined {
+    return this.expire();
+  }
+
+  /** When the session expires if left idle, capped by maxAge; undefined: never. */
+  expiresAt(): number | undefined {
+    if (this.#table === null) return undefined;
+    const atime = this.atime() ?? this.#now();
+    const etime = this.expire();
+    const idle = etime !== undefined && etime !== 0 ? atime + etime : undefined;
+    const maxAge = this.#maxAgeSeconds();
+    const absolute = maxAge !== undefined ? (this.ctime() ?? atime) + maxAge : undefined;
+    if (idle === undefined) return absolute;
+    return absolute === undefined ? idle : Math.min(idle, absolute);
+  }
+
+  /** Per-param expiry instants (atime + seconds) for params with `expire(name, t)`. */
+  paramExpiresAt(): Record<string, number> {
+    if (this.#table === null) return {};
+    const atime = this.atime() ?? this.#now();
+    const result: Record<string, number> = {};
+    for (const [name, seconds] of Object.entries(expireList(this.#table))) result[name] = atime + seconds;
+    return result;
+  }
+
+  // ---------------------------------------------------------------- data
+
+  /** S30: the whole table, `_SESSION_*` keys included (a copy: change it through param()). */
+  dataref(): Readonly<Record<string, unknown>> {
+    return this.#table === null ? {} : Object.freeze(copyTable(this.#table));
+  }
+
+  /** S21: copies request params into the session (several values become an array). */
+  saveParam(query?: Query | null, names?: string[]): void {
+    const source = query ?? this.#query;
+    if (!source) throw new SessionError('INVALID_ARGUMENT', 'saveParam(): no query given and the session was not made from one');
+    const wanted = names ?? readParamNames(source);
+    for (const name of wanted) {
+      const values = readParamValues(source, name);
+      if (values.length === 0) continue;
+      this.#setParam(name, values.length === 1 ? values[0] : values);
+    }
+  }
+
+  /** S21: copies the session's public params into the query with `q.param(name, value)`. */
+  loadParam(query?: Query | null, names?: string[]): void {
+    const target = query ?? this.#query;
+    if (!target) throw new SessionError('INVALID_ARGUMENT', 'loadParam(): no query given and the session was not made from one');
+    const wanted = names ?? this.param();
+    for (const name of wanted) {
+      const value = this.param(name);
+      if (value === undefined || isReserved(name)) continue;
+      if (target instanceof URLSearchParams || (typeof FormData !== 'undefined' && target instanceof FormData)) {
+        target.delete(name);
+        for (const item of Array.isArray(value) ? value : [value]) target.append(name, String(item));
+      } else if (typeof (target as CgiLikeQuery).param === 'function') {
+        (target as CgiLikeQuery).param!(name, value);
+      } else {
+        throw new SessionError('INVALID_ARGUMENT', 'loadParam(): the query has no param(name, value) to write to');
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** S49: marks the session deleted; flush() removes it from the store. */
+  delete(): void {
+    if (this.#table !== null) this.#deleted = true;
+  }
+
+  /** A new id for the same data; the old id is removed at flush (session fixation defence). */
+  regenerate(): void {
+    const table = this.#writable('regenerate');
+    const oldId = this.id();
+    if (!this.#isNew && this.#previousId === undefined) this.#previousId = oldId;
+    const next = this.#config.idGenerator.generateId(this.#config.dsnArgs);
+    if (typeof next === 'string') setKey(table, ID, next);
+    else this.#pendingId = next;
+    this.#changes.atime = true;
+  }
+
+  /** Moves atime to now; a flush with nothing else changed only touches the store. */
+  touch(): void {
+    const table = this.#writable('touch');
+    setKey(table, ATIME, this.#now());
+    this.#changes.atime = true;
+  }
+
+  #hasDataChanges(): boolean {
+    const c = this.#changes;
+    return c.set.size > 0 || c.cleared.size > 0 || c.etime || c.expireList.size > 0 || this.#previousId !== undefined || this.#pendingId !== undefined;
+  }
+
+  #meta(table: SessionTable): StoreMeta {
+    const atime = table[ATIME] as number;
+    const etime = getKey(table, ETIME);
+    const meta: StoreMeta = { atime };
+    if (typeof etime === 'number' && etime !== 0) {
+      meta.etime = etime;
+      meta.expiresAt = atime + etime;
+    }
+    const maxAge = this.#maxAgeSeconds();
+    if (maxAge !== undefined) {
+      const absolute = (table[CTIME] as number) + maxAge;
+      meta.expiresAt = meta.expiresAt === undefined ? absolute : Math.min(meta.expiresAt, absolute);
+    }
+    return meta;
+  }
+
+  /** Applies this object's changes onto the stored table (S54: the later flush wins per param). */
+  #mergeOnto(stored: SessionTable): SessionTable {
+    const ours = this.#table as SessionTable;
+    const next = copyTable(stored);
+    for (const name of this.#changes.set) setKey(next, name, getKey(ours, name));
+    for (const name of this.#changes.cleared) delete next[name];
+    if (this.#changes.etime) {
+      const etime = getKey(ours, ETIME);
+      if (etime === undefined) delete next[ETIME];
+      else setKey(next, ETIME, etime);
+    }
+    if (this.#changes.expireList.size > 0) {
+      const list = { ...expireList(next) };
+      for (const [name, seconds] of this.#changes.expireList) {
+        if (seconds === null) delete list[name];
+        else list[name] = seconds;
+      }
+      if (Object.keys(list).length === 0) delete next[EXPIRE_LIST];
+      else setKey(next, EXPIRE_LIST, list);
+    }
+    setKey(next, ATIME, Math.max(ours[ATIME] as number, (next[ATIME] as number | undefined) ?? 0));
+    return next;
+  }
+
+  /** S47, S48, S54: writes this object's changes onto the latest stored copy, atomically. */
+  flush(): Promise<void> {
+    return this.#flush({});
+  }
+
+  async #flush(options: FlushOptions): Promise<void> {
+    try {
+      await this.#flushOnce(options);
+    } catch (error) {
+      return fail(error);
+    }
+  }
+
+  async #flushOnce(options: FlushOptions): Promise<void> {
+    const table = this.#table;
+    if (table === null) return; // S51
+    const { driver } = this.#config;
+    const driverName = this.#driverName();
+    const id = this.id() as string;
+
+    if (this.#deleted) {
+      // S50: a never-stored session has nothing to remove.
+      if (!this.#isNew) {
+        await storeCall(driverName, 'remove', () => driver.remove(this.#previousId ?? id));
+        if (this.#previousId !== undefined) await storeCall(driverName, 'remove', () => driver.remove(id));
+      }
+      this.#empty();
+      return;
+    }
+
+    if (!this.#isNew && !this.#hasDataChanges()) {
+      if (!this.#changes.atime) return; // S48
+      const meta = this.#meta(table);
+      if (driver.touch) {
+        const found = await storeCall(driverName, 'touch', () => driver.touch!(id, meta));
+        if (!found) throw this.#gone(id);
+        this.#changes = noChanges();
+        return;
+      }
+    }
+
+    if (this.#pendingId) {
+      setKey(table, ID, await this.#pendingId);
+      this.#pendingId = undefined;
+    }
+    const newId = this.id() as string;
+    const sourceId = this.#previousId ?? newId;
+    let written: SessionTable | undefined;
+    const merge: Merge = (current) => {
+      let base: SessionTable;
+      if (current === null) {
+        // Never resurrect what another request deleted or regenerated (DESIGN "GONE").
+        if (!this.#isNew) throw this.#gone(sourceId);
+        if (options.expectVersion !== undefined && options.expectVersion !== 0) throw this.#conflict(sourceId);
+        base = copyTable(table);
+      } else {
+        base = this.#thaw(current, sourceId).table;
+        const storedVersion = typeof base[VERSION] === 'number' ? base[VERSION] : 0;
+        if (options.expectVersion !== undefined && storedVersion !== options.expectVersion) throw this.#conflict(sourceId);
+        base = this.#mergeOnto(base);
+      }
+      setKey(base, ID, newId);
+      setKey(base, VERSION, ((typeof base[VERSION] === 'number' ? base[VERSION] : 0) as number) + 1);
+      written = base;
+      if (sourceId !== newId) return { action: 'remove' };
+      return { action: 'store', data: this.#config.serializer.freeze(base), meta: this.#meta(base) };
+    };
+
+    await storeCall(driverName, 'flush', async () => {
+      if (driver.update) await driver.update(sourceId, merge);
+      else await applyWithoutUpdate(driver, sourceId, merge);
+    });
+    if (!written) return;
+    if (sourceId !== newId) {
+      // Regenerated: the merged table was removed under the old id; store it under the new one.
+      const data = this.#config.serializer.freeze(written);
+      const meta = this.#meta(written);
+      await storeCall(driverName, 'store', () => driver.store(newId, data, meta));
+    }
+    this.#table = written;
+    this.#loadedVersion = written[VERSION] as number;
+    this.#previousId = undefined;
+    this.#isNew = false; // S46
+    this.#changes = noChanges();
+  }
+
+  #gone(id: string): SessionError {
+    this.#empty();
+    return new SessionError('GONE', `session "${id}" was deleted or regenerated by another request after this one loaded it; nothing was written`);
+  }
+
+  #conflict(id: string): SessionError {
+    return new SessionError('CONFLICT', `session "${id}" changed since it was loaded`);
+  }
+
+  #empty(): void {
+    this.#table = null;
+    this.#deleted = false;
+    this.#isNew = false;
+    this.#previousId = undefined;
+    this.#pendingId = undefined;
+    this.#changes = noChanges();
+  }
+
+  /** S52: the same as flush(). */
+  close(): Promise<void> {
+    return this.flush();
+  }
+
+  /** `await using s = await Session.new(req)` flushes when the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.flush();
+  }
+
+  // ---------------------------------------------------------------- request side
+
+  remoteAddr(): string | undefined {
+    const address = this.#table === null ? undefined : getKey(this.#table, REMOTE_ADDR);
+    return typeof address === 'string' ? address : undefined;
+  }
+
+  /** Whether this request comes from the address that created the session. */
+  ipMatch(): boolean {
+    const created = this.remoteAddr();
+    return created !== undefined && created === this.#remoteAddr;
+  }
+
+  /** S65: this session's cookie name (its own, else the process default). */
+  name(newName?: string): string {
+    if (newName !== undefined) this.#name = checkCookieName(newName);
+    return this.#name ?? defaultName;
+  }
+
+  query(): Query | undefined {
+    return this.#query;
+  }
+
+  /** S67–S69: the Set-Cookie value for this session. */
+  cookie(options: CookieOptions = {}): string {
+    const now = this.#now();
+    const id = this.id();
+    const expiresAt = this.expiresAt();
+    return buildSessionCookie({
+      name: this.name(),
+      value: this.#deleted || this.#isExpired || id === undefined ? undefined : id,
+      maxAge: expiresAt === undefined ? undefined : expiresAt - now,
+      now,
+      secureByDefault: isHttps(this.#query, this.#config.sessionParams.trustProxy ?? false),
+      options: { ...this.#config.sessionParams.cookie, ...options },
+    });
+  }
+
+  /** S70: Set-Cookie + Content-Type (+ Cache-Control: no-store, as a cached Set-Cookie leaks). */
+  header(init: HeaderOptions = {}): Headers {
+    const headers = new Headers(init.headers);
+    headers.append('Set-Cookie', this.cookie(init.cookie));
+    if (!headers.has('Content-Type')) headers.set('Content-Type', init.contentType ?? 'text/html; charset=utf-8');
+    if (!headers.has('Cache-Control')) headers.set('Cache-Control', 'no-store');
+    return headers;
+  }
+
+  /** A readable dump of the whole table, for debugging. */
+  dump(): string {
+    return inspect(this.#table ?? {}, { depth: 10, sorted: true, compact: false });
+  }
+
+  /** The driver this session talks to (for adapters and tests). */
+  driver(): Driver {
+    return this.#config.driver;
+  }
+}
+
+export type FindCallback = (session: Session) => unknown | Promise<unknown>;
+
+export type ConstructorArgs =
+  | []
+  | [sidOrQuery: string | Query | null | undefined]
+  | [dsn: string | null | undefined, sidOrQuery: string | Query | null | undefined, dsnArgs?: DsnArgs | null, sessionParams?: SessionParams | null];
+
+function checkCookieName(name: string): string {
+  // RFC 6265 §4.1.1: a cookie-name is an RFC 7230 token.
+  if (typeof name !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+    throw new SessionError('INVALID_ARGUMENT', `invalid session name ${JSON.stringify(name)}: it must be a cookie name (letters, digits and !#$%&'*+-.^_\`|~)`);
+  }
+  return name;
+}
+
+async function applyWithoutUpdate(driver: Driver, id: string, merge: Merge): Promise<void> {
+  const result: MergeResult = merge(await driver.retrieve(id));
+  if (result.action === 'store') await driver.store(id, result.data, result.meta);
+  else if (result.action === 'remove') await driver.remove(id);
+}

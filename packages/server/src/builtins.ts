@@ -1,0 +1,24 @@
+import { registerDriver, registerIdGenerator, registerSerializer } from './registry.js';
+import { createFileDriver } from './drivers/file.js';
+import { createMemoryDriver } from './drivers/memory.js';
+import { jsonSerializer } from './serializers/json.js';
+import { superjsonSerializer } from './serializers/superjson.js';
+import { yamlSerializer } from './serializers/yaml.js';
+import { storableSerializer } from './serializers/storable.js';
+import { md5IdGenerator } from './ids/md5.js';
+import { uuidIdGenerator } from './ids/uuid.js';
+import { incrIdGenerator } from './ids/incr.js';
+import { staticIdGenerator } from './ids/static.js';
+
+// The built-in plug-ins, registered once when the package is first imported.
+registerDriver('file', createFileDriver);
+registerDriver('memory', createMemoryDriver);
+registerSerializer('default', jsonSerializer);
+registerSerializer('json', jsonSerializer);
+registerSerializer('superjson', superjsonSerializer);
+registerSerializer('yaml', yamlSerializer);
+registerSerializer('storable', storableSerializer);
+registerIdGenerator('md5', md5IdGenerator);
+registerIdGenerator('uuid', uuidIdGenerator);
+registerIdGenerator('incr', incrIdGenerator);
+registerIdGenerator('static', staticIdGenerator);

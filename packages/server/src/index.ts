@@ -1,0 +1,15 @@
+import './builtins.js';
+
+export { Session } from './Session.js';
+export type { ConstructorArgs, FindCallback, UpdateOptions } from './Session.js';
+export { SessionError, isSessionError, parseDuration } from '@isosession/core';
+export type { SessionErrorCode, SessionSnapshot } from '@isosession/core';
+export { registerDriver, registerSerializer, registerIdGenerator } from './registry.js';
+export { registerClass } from './serializers/superjson.js';
+export { createFileDriver } from './drivers/file.js';
+export { createMemoryDriver, clearMemoryStore } from './drivers/memory.js';
+export type {
+  CgiLikeQuery, CookieOptions, Driver, DriverFactory, DsnArgs, FindReport, HeaderOptions,
+  IdGenerator, IdSource, Merge, MergeResult, Query, RawSession, Serializer, SessionParams,
+  StoreMeta, StoredRecord,
+} from './types.js';

@@ -1,0 +1,71 @@
+import { SessionError } from '@isosession/core';
+
+/** The reserved keys of a session's table (DESIGN "Reserved keys"). */
+export const ID = '_SESSION_ID';
+export const CTIME = '_SESSION_CTIME';
+export const ATIME = '_SESSION_ATIME';
+export const ETIME = '_SESSION_ETIME';
+export const REMOTE_ADDR = '_SESSION_REMOTE_ADDR';
+export const EXPIRE_LIST = '_SESSION_EXPIRE_LIST';
+/** Increases on every stored change: compare-and-swap for `Session.update`, and snapshots. */
+export const VERSION = '_SESSION_VERSION';
+
+export const RESERVED_PREFIX = '_SESSION_';
+
+export type SessionTable = Record<string, unknown>;
+
+export function isReserved(name: string): boolean {
+  return name.startsWith(RESERVED_PREFIX);
+}
+
+/** Sets a key as an own data property, so "__proto__" is just a name, never a prototype. */
+export function setKey(table: SessionTable, key: string, value: unknown): void {
+  Object.defineProperty(table, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+export function getKey(table: SessionTable, key: string): unknown {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+export function publicNames(table: SessionTable): string[] {
+  return Object.keys(table).filter((key) => !isReserved(key));
+}
+
+export function expireList(table: SessionTable): Record<string, number> {
+  const list = getKey(table, EXPIRE_LIST);
+  return list !== null && typeof list === 'object' ? (list as Record<string, number>) : {};
+}
+
+function isInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value);
+}
+
+/** S16: stored data must be a table with an id and integer times; anything else is CORRUPT. */
+export function checkTable(value: unknown, id: string): SessionTable {
+  const ok =
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    typeof (value as SessionTable)[ID] === 'string' &&
+    isInteger((value as SessionTable)[CTIME]) &&
+    isInteger((value as SessionTable)[ATIME]);
+  if (!ok) {
+    throw new SessionError(
+      'CORRUPT',
+      `stored data for session "${id}" is not a session table (no _SESSION_ID / _SESSION_CTIME / _SESSION_ATIME); the stored copy was left as it is`,
+    );
+  }
+  const table = value as SessionTable;
+  const etime = table[ETIME];
+  if (etime !== undefined && etime !== null && !isInteger(etime)) {
+    throw new SessionError('CORRUPT', `stored data for session "${id}" has a non-integer _SESSION_ETIME`);
+  }
+  return table;
+}
+
+/** A shallow copy that keeps "__proto__"-named keys as plain data. */
+export function copyTable(table: SessionTable): SessionTable {
+  const copy: SessionTable = {};
+  for (const key of Object.keys(table)) setKey(copy, key, table[key]);
+  return copy;
+}

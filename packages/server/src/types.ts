@@ -1,0 +1,121 @@
+import type { IncomingMessage } from 'node:http';
+
+/** Arguments for the driver, serializer and id generator (the seed's `\%dsn_args`). */
+export type DsnArgs = Record<string, unknown>;
+
+/** What a driver holds for one session: the serialized table. */
+export type RawSession = string | Uint8Array;
+
+/**
+ * A driver may return the raw data alone, or with the atime it keeps outside the data
+ * (drivers with a cheap `touch` do; the session takes the later of the two).
+ */
+export type StoredRecord = RawSession | { data: RawSession; atime?: number };
+
+/** Seconds since the epoch. `expiresAt` lets stores keep a TTL / an indexed expiry column. */
+export interface StoreMeta {
+  atime: number;
+  etime?: number;
+  expiresAt?: number;
+}
+
+/** What `Merge` tells the driver to do with the stored copy, atomically. */
+export type MergeResult =
+  | { action: 'store'; data: RawSession; meta: StoreMeta }
+  | { action: 'remove' }
+  | { action: 'keep' };
+
+/**
+ * Computes the next stored copy from the current one (null: none). Synchronous so that a
+ * driver can run it inside a lock, a transaction or a compare-and-swap loop; it may throw
+ * (`GONE`, `CONFLICT`), which aborts the update with nothing written.
+ */
+export type Merge = (current: StoredRecord | null) => MergeResult;
+
+export interface Driver {
+  /** The stored copy, or null when there is no such session (S77: not an error). */
+  retrieve(id: string): Promise<StoredRecord | null>;
+  store(id: string, data: RawSession, meta: StoreMeta): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** Visits every stored id once. */
+  traverse(visit: (id: string) => Promise<void> | void): Promise<void>;
+  /**
+   * Atomic read-merge-write. Drivers without it get retrieve + merge + store, which is
+   * correct for one request at a time only.
+   */
+  update?(id: string, merge: Merge): Promise<void>;
+  /** Moves atime (and the TTL) without rewriting the data; false when the id is not stored. */
+  touch?(id: string, meta: StoreMeta): Promise<boolean>;
+  /** Closes connections the driver opened itself (never a user's Handle/Client). */
+  close?(): Promise<void>;
+}
+
+export type DriverFactory = (args: DsnArgs) => Driver | Promise<Driver>;
+
+export interface Serializer {
+  freeze(data: object): RawSession;
+  thaw(raw: RawSession): object;
+}
+
+export interface IdGenerator {
+  generateId(args: DsnArgs, claimedId?: string): string | Promise<string>;
+  /** Whether a claimed id has the shape this generator makes (strict ids). */
+  isValidId?(id: string): boolean;
+}
+
+/** A CGI.pm-like request object. */
+export interface CgiLikeQuery {
+  cookie?(name: string): unknown;
+  param?(name?: string, value?: unknown): unknown;
+}
+
+/** What a request looks like to a session. */
+export type Query = Request | IncomingMessage | URLSearchParams | FormData | CgiLikeQuery;
+
+export interface CookieOptions {
+  /** @default '/' */
+  path?: string;
+  domain?: string;
+  /** @default true when the request is https */
+  secure?: boolean;
+  /** @default 'lax' */
+  sameSite?: 'lax' | 'strict' | 'none';
+  /** @default true */
+  httpOnly?: boolean;
+  partitioned?: boolean;
+  /** Seconds; by default the session's expiry, and none (a browser-session cookie) without one. */
+  maxAge?: number;
+}
+
+export interface HeaderOptions {
+  /** @default 'text/html; charset=utf-8' */
+  contentType?: string;
+  headers?: HeadersInit;
+  cookie?: CookieOptions;
+}
+
+export type IdSource = 'cookie' | 'query';
+
+export interface SessionParams {
+  /** Cookie / param name the id is read from and written to. @default Session.name() ('CGISESSID') */
+  name?: string;
+  /** Refuse a session to any address other than the one that created it. @default Session.ipMatch() */
+  ipMatch?: boolean;
+  /** The client's address; else taken from a Node request's socket. */
+  remoteAddr?: string;
+  /** Take the address from X-Forwarded-For's first hop. @default false */
+  trustProxy?: boolean;
+  /** Where a claimed id may come from. @default ['cookie'] */
+  idFrom?: IdSource[];
+  /** Absolute lifetime in seconds (or a duration string) from ctime, whatever the activity. */
+  maxAge?: number | string;
+  cookie?: CookieOptions;
+  /** Clock in milliseconds, for tests. @default Date.now */
+  now?: () => number;
+}
+
+export interface FindReport {
+  visited: number;
+  purged: number;
+  failed: { id: string; error: unknown }[];
+}

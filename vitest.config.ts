@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// Workspace packages resolve to their TypeScript source through the custom
+// "@isosession/source" export condition, so tests need no build step.
+export default defineConfig({
+  resolve: { conditions: ['@isosession/source'] },
+  ssr: { resolve: { conditions: ['@isosession/source'] } },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/src/**/*.test.tsx', 'packages/*/test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+  },
+});
