@@ -1,6 +1,7 @@
 import { registerDriver, registerIdGenerator, registerSerializer } from './registry.js';
 import { createFileDriver } from './drivers/file.js';
 import { createMemoryDriver } from './drivers/memory.js';
+import { createRedisDriver } from './drivers/redis.js';
 import { jsonSerializer } from './serializers/json.js';
 import { superjsonSerializer } from './serializers/superjson.js';
 import { yamlSerializer } from './serializers/yaml.js';
@@ -13,6 +14,7 @@ import { staticIdGenerator } from './ids/static.js';
 // The built-in plug-ins, registered once when the package is first imported.
 registerDriver('file', createFileDriver);
 registerDriver('memory', createMemoryDriver);
+registerDriver('redis', createRedisDriver);
 registerSerializer('default', jsonSerializer);
 registerSerializer('json', jsonSerializer);
 registerSerializer('superjson', superjsonSerializer);

@@ -8,6 +8,7 @@ export { registerDriver, registerSerializer, registerIdGenerator } from './regis
 export { registerClass } from './serializers/superjson.js';
 export { createFileDriver } from './drivers/file.js';
 export { createMemoryDriver, clearMemoryStore } from './drivers/memory.js';
+export { createRedisDriver } from './drivers/redis.js';
 export type {
   CgiLikeQuery, CookieOptions, Driver, DriverFactory, DsnArgs, FindReport, HeaderOptions,
   IdGenerator, IdSource, Merge, MergeResult, Query, RawSession, Serializer, SessionParams,

@@ -1,0 +1,354 @@
+// Client: ioredis (v5), not node-redis. It takes Buffer arguments and has *Buffer reply
+// variants on every command (the storable serializer's bytes round-trip untouched), it bounds
+// each command with `commandTimeout` and can refuse to queue while disconnected
+// (`enableOfflineQueue: false`), which is exactly the outage behaviour this driver promises,
+// and the same class talks to Cluster and Sentinel setups, so a user's existing Client fits.
+// It is also what connect-redis, BullMQ and most Node session stores already use.
+import { createHash, randomBytes } from 'node:crypto';
+import { SessionError, parseDuration } from '@isosession/core';
+import type { Cluster, Redis } from 'ioredis';
+import type { Driver, DsnArgs, Merge, RawSession, StoreMeta, StoredRecord } from '../types.js';
+
+type RedisClient = Redis | Cluster;
+
+const DEFAULT_PREFIX = 'cgisess:';
+const DEFAULT_TIMEOUT_SECONDS = 5;
+// Grace: how long a key outlives its session's expiry. The session layer decides expiry from
+// atime + etime (S40); the TTL only frees memory. Without a grace period Redis would drop the
+// key at the exact instant of expiry, and a user coming back after that would look like a
+// stranger (empty session) instead of getting `isExpired()` ("your session expired, please log
+// in again"), which file/SQL stores give until a sweep. One day covers the common case (a tab
+// left open overnight); it costs at most one extra day of storage for abandoned sessions.
+// Sites with many short-lived anonymous sessions can lower it (`Grace: '1h'`, or 0).
+const DEFAULT_GRACE_SECONDS = 86_400;
+/** Recently read or written records kept for update()'s first compare-and-swap attempt. */
+const RECENT_LIMIT = 1_000;
+const SCAN_COUNT = 1_000;
+
+// One hash per session: `data` (the serialized table, bytes), `enc` ("t": the serializer gave
+// a string, "b": bytes), `atime` (seconds; moved by touch without rewriting data) and `ver`,
+// a token that changes on every write and is what update() compares-and-swaps on.
+const FIELDS = ['data', 'enc', 'atime', 'ver'] as const;
+
+// KEYS[1] the session key; ARGV: expected ver ("*": any, "": must not exist), new ver, data,
+// enc, atime, TTL in ms ("" for none). A rewrite of a key keeps its old TTL in Redis, so a
+// session that stopped expiring must be PERSISTed.
+const WRITE_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], 'ver') or ''
+if ARGV[1] ~= '*' and current ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'data', ARGV[3], 'enc', ARGV[4], 'atime', ARGV[5], 'ver', ARGV[2])
+if ARGV[6] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
+return 1`;
+
+// KEYS[1] the session key; ARGV[1] the expected ver.
+const REMOVE_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], 'ver') or ''
+if current ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1`;
+
+// KEYS[1] the session key; ARGV: atime, TTL in ms ("" for none). A missing key stays missing:
+// touching a session another request deleted must not bring it back (CVE-2013-10075).
+const TOUCH_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'atime', ARGV[1])
+if ARGV[2] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1`;
+
+interface Script {
+  source: string;
+  sha: string;
+}
+
+function script(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+const WRITE = script(WRITE_SCRIPT);
+const REMOVE = script(REMOVE_SCRIPT);
+const TOUCH = script(TOUCH_SCRIPT);
+
+interface Versioned {
+  record: { data: RawSession; atime?: number };
+  ver: string;
+}
+
+function invalid(message: string): SessionError {
+  return new SessionError('INVALID_ARGUMENT', `redis driver: ${message}`);
+}
+
+/** Seconds from a number (fractions allowed) or a duration string ("5s", "1d"). */
+function seconds(name: string, value: unknown, fallback: number, allowZero: boolean): number {
+  if (value === undefined || value === null) return fallback;
+  const parsed = typeof value === 'number' ? value : typeof value === 'string' ? parseDuration(value) : Number.NaN;
+  if (!Number.isFinite(parsed) || parsed < 0 || (!allowZero && parsed === 0)) {
+    throw invalid(`${name} must be ${allowZero ? 'zero or more' : 'more than zero'} seconds (a number or a string like "5s"), got ${String(value)}`);
+  }
+  return parsed;
+}
+
+function isClient(value: unknown): value is RedisClient {
+  const candidate = value as Partial<Redis> | null;
+  return typeof candidate?.hmgetBuffer === 'function' && typeof candidate.evalsha === 'function' && typeof candidate.scan === 'function';
+}
+
+// SCAN MATCH is a glob: a prefix such as "app[1]:" must match itself only.
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+let writeCounter = 0;
+const processToken = randomBytes(6).toString('base64url');
+
+/** A token no other write (this process or another) will produce, so compare-and-swap has no ABA. */
+function nextVer(): string {
+  writeCounter = (writeCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${processToken}.${writeCounter.toString(36)}`;
+}
+
+/**
+ * `redis`: one hash per session under `Prefix` + id. Args: `Client` (an ioredis client, never
+ * closed here) or `Url` (a client opened here and closed by `close()`), `Prefix`
+ * (`cgisess:`), `Timeout` (seconds, default 5: every call settles within it, rejecting with
+ * `STORE_UNAVAILABLE` while Redis is down or paused), `Grace` (seconds a key outlives its
+ * expiry, default 1 day, so the load that finds an expired session sees it as expired).
+ * The session's expiry becomes the key's TTL: expired sessions vanish without a sweep.
+ */
+export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
+  const prefix = args.Prefix === undefined ? DEFAULT_PREFIX : args.Prefix;
+  if (typeof prefix !== 'string' || prefix === '') {
+    // An empty prefix would make traverse() (SCAN *) treat every key in the database as a session.
+    throw invalid(`Prefix must be a non-empty string such as "cgisess:", got ${JSON.stringify(prefix)}`);
+  }
+  const timeoutMs = Math.round(seconds('Timeout', args.Timeout, DEFAULT_TIMEOUT_SECONDS, false) * 1000);
+  const graceMs = Math.round(seconds('Grace', args.Grace, DEFAULT_GRACE_SECONDS, true) * 1000);
+  if (args.Client !== undefined && args.Url !== undefined) {
+    throw invalid('give either Client (your ioredis client) or Url, not both');
+  }
+
+  let client: RedisClient;
+  let owned = false;
+  let where: string;
+  if (args.Client !== undefined) {
+    if (!isClient(args.Client)) {
+      throw invalid('Client must be an ioredis client (new Redis(...) or new Cluster(...)); node-redis clients are not supported');
+    }
+    client = args.Client;
+    where = 'the given Client';
+  } else if (typeof args.Url === 'string' && /^rediss?:\/\//.test(args.Url)) {
+    const { Redis: RedisClass } = await import('ioredis');
+    client = new RedisClass(args.Url, {
+      connectTimeout: timeoutMs,
+      commandTimeout: timeoutMs,
+      // No offline queue: while Redis is unreachable a call waits for the reconnect up to its
+      // deadline and then fails, instead of piling up in memory and running late.
+      enableOfflineQueue: false,
+      // Commands in flight when the connection drops fail at once and are never replayed
+      // after the reconnect, when their caller has long been told they failed.
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      // Reconnect quickly once Redis is back, so the next request after an outage works.
+      retryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
+      enableAutoPipelining: true,
+    });
+    // Without a listener ioredis prints every connection error; the calls report them instead.
+    client.on('error', () => {});
+    owned = true;
+    where = args.Url.replace(/\/\/[^@/]*@/, '//***@');
+  } else {
+    throw invalid(`give Url (e.g. "redis://127.0.0.1:6379") or Client (an ioredis client); got Url ${JSON.stringify(args.Url)}`);
+  }
+
+  const keyOf = (id: string) => prefix + id;
+  const recent = new Map<string, Versioned>();
+
+  function remember(id: string, entry: Versioned): void {
+    recent.delete(id);
+    recent.set(id, entry);
+    if (recent.size > RECENT_LIMIT) recent.delete(recent.keys().next().value as string);
+  }
+
+  function unavailable(what: string, cause?: unknown): SessionError {
+    const reason = cause instanceof Error ? `: ${cause.message}` : '';
+    return new SessionError(
+      'STORE_UNAVAILABLE',
+      `redis driver: ${what} at ${where}${reason}; check that Redis is running and reachable, or raise Timeout (now ${timeoutMs / 1000} s)`,
+      { cause },
+    );
+  }
+
+  /** Client errors: a Redis reply error stays as it is (STORE_ERROR); anything else is the connection. */
+  async function command<T>(what: string, pending: Promise<T>): Promise<T> {
+    try {
+      return await pending;
+    } catch (error) {
+      if (error instanceof SessionError || (error as Error | null)?.name === 'ReplyError') throw error;
+      throw unavailable(`${what} failed`, error);
+    }
+  }
+
+  /** Runs `work` with a deadline of Timeout, whatever the client's own options are. */
+  async function withDeadline<T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(unavailable(`${what} got no answer within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([whenReady(controller.signal).then(() => work(controller.signal)), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Our own client refuses commands while reconnecting: wait for it (up to the deadline). */
+  async function whenReady(signal: AbortSignal): Promise<void> {
+    if (client.status === 'ready') return;
+    if (client.status === 'end') throw unavailable('the client was closed (quit() or disconnect())');
+    if (!owned) return; // a user's client queues by its own options; the deadline still applies
+    if (client.status === 'wait') client.connect().catch(() => {});
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        client.off('ready', onReady);
+        client.off('end', onEnd);
+        signal.removeEventListener('abort', done);
+      };
+      const onReady = () => { done(); resolve(); };
+      const onEnd = () => { done(); reject(unavailable('the client was closed (quit() or disconnect())')); };
+      client.on('ready', onReady);
+      client.on('end', onEnd);
+      signal.addEventListener('abort', done);
+    });
+  }
+
+  async function run(what: string, code: Script, key: string, argv: (string | Uint8Array)[]): Promise<number> {
+    const redis = client as Redis;
+    try {
+      return (await command(what, redis.evalsha(code.sha, 1, key, ...(argv as string[])))) as number;
+    } catch (error) {
+      if (!(error as Error).message?.startsWith('NOSCRIPT')) throw error;
+      // First use on this server (or after SCRIPT FLUSH): EVAL loads it into the script cache.
+      return (await command(what, redis.eval(code.source, 1, key, ...(argv as string[])))) as number;
+    }
+  }
+
+  async function read(id: string): Promise<Versioned | null> {
+    const [data, enc, atime, ver] = await command('retrieve', client.hmgetBuffer(keyOf(id), ...FIELDS));
+    if (!data) {
+      recent.delete(id);
+      return null;
+    }
+    const record: Versioned['record'] = {
+      // A view on the reply, no copy; a serializer that gave a string gets a string back.
+      data: enc?.toString() === 't' ? data.toString('utf8') : new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    };
+    const storedAtime = atime ? Number(atime.toString()) : Number.NaN;
+    if (Number.isFinite(storedAtime)) record.atime = storedAtime;
+    const entry = { record, ver: ver ? ver.toString() : '' };
+    remember(id, entry);
+    return entry;
+  }
+
+  /** TTL in ms: what is left of the session's life at the write (its own clock) plus grace. */
+  function ttl(meta: StoreMeta): string {
+    if (meta.expiresAt === undefined) return '';
+    return String(Math.max(0, meta.expiresAt - meta.atime) * 1000 + graceMs);
+  }
+
+  async function write(id: string, expected: string, data: RawSession, meta: StoreMeta): Promise<boolean> {
+    const ver = nextVer();
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const enc = typeof data === 'string' ? 't' : 'b';
+    const written = await run('store', WRITE, keyOf(id), [expected, ver, bytes, enc, String(meta.atime), ttl(meta)]);
+    if (written === 1) remember(id, { record: { data, atime: meta.atime }, ver });
+    else recent.delete(id);
+    return written === 1;
+  }
+
+  async function update(id: string, merge: Merge, signal: AbortSignal): Promise<void> {
+    // First try on what this process last read or wrote: when nobody else wrote meanwhile the
+    // compare-and-swap lands, and load + flush costs two round trips, not three.
+    let current = recent.get(id) ?? (await read(id));
+    for (;;) {
+      if (signal.aborted) return;
+      // The merge runs on a copy the store held; it may throw (GONE, CONFLICT): nothing written.
+      const result = merge(current ? current.record : null);
+      const expected = current ? current.ver : '';
+      let done: boolean;
+      if (result.action === 'keep') return;
+      if (result.action === 'store') done = await write(id, expected, result.data, result.meta);
+      else {
+        done = (await run('remove', REMOVE, keyOf(id), [expected])) === 1;
+        recent.delete(id);
+      }
+      if (done) return;
+      // Lost the race: someone wrote in between. Merge again onto their copy.
+      current = await read(id);
+    }
+  }
+
+  async function scanFrom(node: Redis, pattern: string, strip: number, seen: Set<string>, visit: (id: string) => Promise<void> | void): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await withDeadline('traverse', () =>
+        command('traverse', node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)));
+      cursor = next;
+      for (const key of keys) {
+        const id = key.slice(strip);
+        // SCAN may return a key more than once; each id is visited once.
+        if (seen.has(id)) continue;
+        seen.add(id);
+        await visit(id);
+      }
+    } while (cursor !== '0');
+  }
+
+  return {
+    retrieve(id): Promise<StoredRecord | null> {
+      return withDeadline('retrieve', async () => (await read(id))?.record ?? null);
+    },
+    store(id, data, meta) {
+      return withDeadline('store', async () => {
+        await write(id, '*', data, meta);
+      });
+    },
+    remove(id) {
+      return withDeadline('remove', async () => {
+        recent.delete(id);
+        await command('remove', client.del(keyOf(id)));
+      });
+    },
+    async traverse(visit) {
+      // The client's own keyPrefix is added to commands' keys, not to SCAN patterns.
+      const clientPrefix = (client.options as { keyPrefix?: string } | undefined)?.keyPrefix ?? '';
+      const pattern = `${escapeGlob(clientPrefix + prefix)}*`;
+      const strip = clientPrefix.length + prefix.length;
+      const seen = new Set<string>();
+      // A Cluster spreads keys over its masters; SCAN walks one node at a time.
+      const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client as Redis];
+      for (const node of nodes) await scanFrom(node, pattern, strip, seen, visit);
+    },
+    update(id, merge) {
+      return withDeadline('update', (signal) => update(id, merge, signal));
+    },
+    touch(id, meta) {
+      return withDeadline('touch', async () => (await run('touch', TOUCH, keyOf(id), [String(meta.atime), ttl(meta)])) === 1);
+    },
+    async close() {
+      recent.clear();
+      if (!owned || client.status === 'end') return;
+      if (client.status === 'ready') {
+        try {
+          await withDeadline('close', () => command('close', client.quit()));
+          return;
+        } catch {
+          // Redis stopped answering: drop the connection without the polite QUIT.
+        }
+      }
+      client.disconnect();
+    },
+  };
+}
