@@ -198,30 +198,33 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
       }, timeoutMs);
     });
     try {
-      return await Promise.race([whenReady(controller.signal).then(() => work(controller.signal)), expired]);
+      return await Promise.race([Promise.resolve().then(whenReady).then(() => work(controller.signal)), expired]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** Our own client refuses commands while reconnecting: wait for it (up to the deadline). */
-  async function whenReady(signal: AbortSignal): Promise<void> {
+  // One wait shared by every call made while our client (re)connects, not a listener each.
+  let readyWait: Promise<void> | undefined;
+
+  /** Our own client refuses commands while reconnecting: wait for it (up to the caller's deadline). */
+  function whenReady(): Promise<void> | void {
     if (client.status === 'ready') return;
     if (client.status === 'end') throw unavailable('the client was closed (quit() or disconnect())');
     if (!owned) return; // a user's client queues by its own options; the deadline still applies
     if (client.status === 'wait') client.connect().catch(() => {});
-    await new Promise<void>((resolve, reject) => {
-      const done = () => {
+    readyWait ??= new Promise<void>((resolve, reject) => {
+      const settle = () => {
         client.off('ready', onReady);
         client.off('end', onEnd);
-        signal.removeEventListener('abort', done);
+        readyWait = undefined;
       };
-      const onReady = () => { done(); resolve(); };
-      const onEnd = () => { done(); reject(unavailable('the client was closed (quit() or disconnect())')); };
+      const onReady = () => { settle(); resolve(); };
+      const onEnd = () => { settle(); reject(unavailable('the client was closed (quit() or disconnect())')); };
       client.on('ready', onReady);
       client.on('end', onEnd);
-      signal.addEventListener('abort', done);
     });
+    return readyWait;
   }
 
   async function run(what: string, code: Script, key: string, argv: (string | Uint8Array)[]): Promise<number> {

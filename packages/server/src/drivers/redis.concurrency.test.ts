@@ -1,0 +1,27 @@
+import { describe } from 'vitest';
+import { Redis } from 'ioredis';
+import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
+import { deleteKeys, randomPrefix } from '../testing/redisServer.js';
+import { runConcurrencyContract } from './concurrencyContract.js';
+
+const prefixes: string[] = [];
+
+describe.runIf(await serviceAvailable('redis'))('redis', () => {
+  runConcurrencyContract({
+    name: 'redis',
+    dsn: 'driver:redis',
+    dsnArgs() {
+      const prefix = randomPrefix('concurrency');
+      prefixes.push(prefix);
+      return { Url: SERVICE_URLS.redis, Prefix: prefix };
+    },
+    async cleanup() {
+      const client = new Redis(SERVICE_URLS.redis);
+      try {
+        for (const prefix of prefixes) await deleteKeys(client, prefix);
+      } finally {
+        client.disconnect();
+      }
+    },
+  });
+});

@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createConnection, createServer } from 'node:net';
+import type { Redis } from 'ioredis';
+
+/** A key prefix no other test (or helper) uses: `isosession-test:<random>:`. */
+export function randomPrefix(label = 'test'): string {
+  return `isosession-${label}:${randomBytes(6).toString('hex')}:`;
+}
+
+/** Deletes every key under `prefix` with SCAN + DEL: never FLUSHDB on a shared server. */
+export async function deleteKeys(client: Redis, prefix: string): Promise<number> {
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await client.del(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let reply = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+/**
+ * A private redis-server on a random port, for fault tests (pause, kill, restart) that must
+ * never touch the shared server. No persistence: a restart starts empty.
+ */
+export interface PrivateRedis {
+  port: number;
+  url: string;
+  /** SIGSTOP: the server keeps its connections but answers nothing. */
+  pause(): void;
+  /** SIGCONT. */
+  resume(): void;
+  /** SIGKILL, and waits for the process to be gone. */
+  kill(): Promise<void>;
+  /** Starts a new server on the same port. */
+  restart(): Promise<void>;
+  /** Kills the server if it runs (resuming it first if paused). */
+  stop(): Promise<void>;
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  let paused = false;
+
+  async function start(): Promise<void> {
+    const process_ = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    child = process_;
+    const exited = new Promise<void>((resolve) => process_.once('exit', () => resolve()));
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (await answers(port)) return;
+      const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 50))]);
+      if (gone) throw new Error(`redis-server on port ${port} exited at start`);
+    }
+    throw new Error(`redis-server on port ${port} did not answer PING`);
+  }
+
+  async function kill(): Promise<void> {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+    running.kill('SIGKILL');
+    await exited;
+    paused = false;
+  }
+
+  await start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    pause() {
+      child?.kill('SIGSTOP');
+      paused = true;
+    },
+    resume() {
+      child?.kill('SIGCONT');
+      paused = false;
+    },
+    kill,
+    restart: start,
+    async stop() {
+      if (paused) child?.kill('SIGCONT');
+      await kill();
+    },
+  };
+}
