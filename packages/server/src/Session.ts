@@ -5,6 +5,8 @@ import { closeAllDrivers, getDriver, getIdGenerator, getSerializer, resolveDsn }
 import type { ResolvedDsn } from './registry.js';
 import { isHttps, readClaim, readParamNames, readParamValues, remoteAddressOf } from './query.js';
 import { buildSessionCookie } from './sessionCookie.js';
+import { parseSecrets, signId, unsignId } from './signedId.js';
+import { hashId } from './hashId.js';
 import {
   ATIME, CTIME, ETIME, EXPIRE_LIST, ID, REMOTE_ADDR, VERSION,
   checkTable, copyTable, expireList, getKey, isReserved, publicNames, setKey,
@@ -13,7 +15,7 @@ import type { SessionTable } from './sessionTable.js';
 import { storeCall } from './storeCall.js';
 import type {
   CgiLikeQuery, CookieOptions, Driver, DsnArgs, FindReport, HeaderOptions, IdGenerator,
-  Merge, MergeResult, Query, Serializer, SessionParams, StoreMeta, StoredRecord,
+  Merge, MergeResult, Query, RawSession, Serializer, SessionParams, StoreMeta, StoredRecord,
 } from './types.js';
 
 // Process-wide defaults, as in the seed (CGI::Session->name, `use CGI::Session '-ip_match'`,
@@ -34,6 +36,8 @@ interface Config {
   driver: Driver;
   serializer: Serializer;
   idGenerator: IdGenerator;
+  /** sessionParams.secret, checked: the first signs, any verifies. */
+  secrets: string[] | undefined;
 }
 
 /** What this object changed since it was loaded or last flushed: what flush merges. */
@@ -99,6 +103,8 @@ export class Session {
   #pendingId: Promise<string> | undefined;
   /** The address that the stored session was refused to (ipMatch), for `ipMatch()`. */
   #findMode = false;
+  /** hashIds in find(): the stored key this session was visited under, used as it is. */
+  #storedKey: string | undefined;
 
   private constructor(config: Config, query: Query | undefined) {
     this.#config = config;
@@ -167,6 +173,7 @@ export class Session {
       driver: await getDriver(resolved.driver, dsnArgs),
       serializer: getSerializer(resolved.serializer),
       idGenerator: getIdGenerator(resolved.id),
+      secrets: parseSecrets(sessionParams.secret),
     };
   }
 
@@ -176,6 +183,9 @@ export class Session {
     else if (typeof sidOrQuery === 'number' || typeof sidOrQuery === 'bigint') claim = String(sidOrQuery);
     else if (typeof sidOrQuery === 'object' && sidOrQuery !== null) {
       claim = readClaim(sidOrQuery as Query, this.name(), this.#config.sessionParams.idFrom ?? ['cookie']);
+      // Signed ids: an unsigned or forged cookie/param is no claim; nothing is looked up.
+      // A string sid is the caller's own trusted id (find, jobs) and is taken as it is.
+      if (claim !== undefined && this.#config.secrets) claim = unsignId(claim, this.#config.secrets);
     } else if (sidOrQuery !== null && sidOrQuery !== undefined) {
       throw new SessionError('INVALID_ARGUMENT', `the session id must be a string or a request (Query), got ${typeof sidOrQuery}`);
     }
@@ -197,6 +207,21 @@ export class Session {
     return this.#config.resolved.driver;
   }
 
+  /**
+   * The key the driver stores `id` under: the id, or with `hashIds` its SHA-256 (a key that
+   * find() visited is already one, and is used as it is).
+   */
+  #storeKey(id: string): string {
+    return this.#config.sessionParams.hashIds && id !== this.#storedKey ? hashId(id) : id;
+  }
+
+  #freeze(table: SessionTable): RawSession {
+    if (!this.#config.sessionParams.hashIds) return this.#config.serializer.freeze(table);
+    const stored = copyTable(table);
+    setKey(stored, ID, this.#storeKey(table[ID] as string));
+    return this.#config.serializer.freeze(stored);
+  }
+
   #thaw(raw: StoredRecord, id: string): { table: SessionTable; storedAtime: number } {
     const data = typeof raw === 'string' || raw instanceof Uint8Array ? raw : raw.data;
     let value: unknown;
@@ -206,6 +231,8 @@ export class Session {
       throw new SessionError('CORRUPT', `stored data for session "${id}" cannot be read by serializer "${this.#config.resolved.serializer}" (${(error as Error).message}); the stored copy was left as it is`, { cause: error });
     }
     const table = checkTable(value, id);
+    // hashIds: the stored _SESSION_ID is the hash; in memory the session carries its real id.
+    if (this.#config.sessionParams.hashIds && id !== this.#storedKey) setKey(table, ID, id);
     const recordAtime = typeof raw === 'object' && !(raw instanceof Uint8Array) ? raw.atime : undefined;
     // A driver that keeps atime outside the data (cheap touch) has the fresher value.
     const storedAtime = recordAtime ?? (table[ATIME] as number);
@@ -222,10 +249,11 @@ export class Session {
   /** Loads the claimed session, applying ip matching and both expiries (S40–S43, S73). */
   async #open(mode: Mode, claim: string | undefined): Promise<'ok' | 'skipped'> {
     this.#findMode = mode === 'find';
+    if (mode === 'find') this.#storedKey = claim;
     const now = this.#now();
     if (claim !== undefined) {
       const { driver } = this.#config;
-      const raw = await storeCall(this.#driverName(), 'retrieve', () => driver.retrieve(claim));
+      const raw = await storeCall(this.#driverName(), 'retrieve', () => driver.retrieve(this.#storeKey(claim)));
       if (raw !== null) {
         const { table, storedAtime } = this.#thaw(raw, claim);
         const ipMatch = this.#config.sessionParams.ipMatch ?? defaultIpMatch;
@@ -234,14 +262,14 @@ export class Session {
           // S59: find never deletes for a mismatch, it skips.
           if (mode === 'find') return 'skipped';
           // S73: another address is refused, and the stored copy is deleted.
-          await storeCall(this.#driverName(), 'remove', () => driver.remove(claim));
+          await storeCall(this.#driverName(), 'remove', () => driver.remove(this.#storeKey(claim)));
         } else {
           const etime = getKey(table, ETIME);
           const maxAge = this.#maxAgeSeconds();
           const idleExpired = typeof etime === 'number' && etime !== 0 && storedAtime + etime <= now;
           const tooOld = maxAge !== undefined && (table[CTIME] as number) + maxAge <= now;
           if (idleExpired || tooOld) {
-            await storeCall(this.#driverName(), 'remove', () => driver.remove(claim));
+            await storeCall(this.#driverName(), 'remove', () => driver.remove(this.#storeKey(claim)));
             this.#isExpired = true;
           } else {
             this.#adopt(table, storedAtime, now);
@@ -704,8 +732,8 @@ export class Session {
     if (this.#deleted) {
       // S50: a never-stored session has nothing to remove.
       if (!this.#isNew) {
-        await storeCall(driverName, 'remove', () => driver.remove(this.#previousId ?? id));
-        if (this.#previousId !== undefined) await storeCall(driverName, 'remove', () => driver.remove(id));
+        await storeCall(driverName, 'remove', () => driver.remove(this.#storeKey(this.#previousId ?? id)));
+        if (this.#previousId !== undefined) await storeCall(driverName, 'remove', () => driver.remove(this.#storeKey(id)));
       }
       this.#empty();
       return;
@@ -715,7 +743,7 @@ export class Session {
       if (!this.#changes.atime) return; // S48
       const meta = this.#meta(table);
       if (driver.touch) {
-        const found = await storeCall(driverName, 'touch', () => driver.touch!(id, meta));
+        const found = await storeCall(driverName, 'touch', () => driver.touch!(this.#storeKey(id), meta));
         if (!found) throw this.#gone(id);
         this.#changes = noChanges();
         return;
@@ -746,19 +774,19 @@ export class Session {
       setKey(base, VERSION, ((typeof base[VERSION] === 'number' ? base[VERSION] : 0) as number) + 1);
       written = base;
       if (sourceId !== newId) return { action: 'remove' };
-      return { action: 'store', data: this.#config.serializer.freeze(base), meta: this.#meta(base) };
+      return { action: 'store', data: this.#freeze(base), meta: this.#meta(base) };
     };
 
     await storeCall(driverName, 'flush', async () => {
-      if (driver.update) await driver.update(sourceId, merge);
-      else await applyWithoutUpdate(driver, sourceId, merge);
+      if (driver.update) await driver.update(this.#storeKey(sourceId), merge);
+      else await applyWithoutUpdate(driver, this.#storeKey(sourceId), merge);
     });
     if (!written) return;
     if (sourceId !== newId) {
       // Regenerated: the merged table was removed under the old id; store it under the new one.
-      const data = this.#config.serializer.freeze(written);
+      const data = this.#freeze(written);
       const meta = this.#meta(written);
-      await storeCall(driverName, 'store', () => driver.store(newId, data, meta));
+      await storeCall(driverName, 'store', () => driver.store(this.#storeKey(newId), data, meta));
     }
     this.#table = written;
     this.#loadedVersion = written[VERSION] as number;
@@ -818,6 +846,17 @@ export class Session {
     return this.#query;
   }
 
+  /**
+   * What the client sends back: `id.signature` with `sessionParams.secret`, else the id
+   * (for cookie-free clients, `idFrom: ['query']`, put this in the URL, not `id()`).
+   */
+  cookieValue(): string | undefined {
+    const id = this.id();
+    if (id === undefined) return undefined;
+    const secrets = this.#config.secrets;
+    return secrets ? signId(id, secrets[0] as string) : id;
+  }
+
   /** S67–S69: the Set-Cookie value for this session. */
   cookie(options: CookieOptions = {}): string {
     const now = this.#now();
@@ -825,7 +864,7 @@ export class Session {
     const expiresAt = this.expiresAt();
     return buildSessionCookie({
       name: this.name(),
-      value: this.#deleted || this.#isExpired || id === undefined ? undefined : id,
+      value: this.#deleted || this.#isExpired || id === undefined ? undefined : this.cookieValue(),
       maxAge: expiresAt === undefined ? undefined : expiresAt - now,
       now,
       secureByDefault: isHttps(this.#query, this.#config.sessionParams.trustProxy ?? false),

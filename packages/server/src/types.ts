@@ -110,6 +110,21 @@ export interface SessionParams {
   /** Absolute lifetime in seconds (or a duration string) from ctime, whatever the activity. */
   maxAge?: number | string;
   cookie?: CookieOptions;
+  /**
+   * Sign the id the client holds: the cookie (and an `idFrom: ['query']` param) carries
+   * `id.signature` (HMAC-SHA256, base64url), and an unsigned or forged value is treated as no
+   * cookie, without a store lookup. A list rotates secrets: the first signs, any of them
+   * verifies. Each at least 32 characters. A string sid passed to new()/load() is trusted as
+   * it is. @default undefined (ids are not signed)
+   */
+  secret?: string | string[];
+  /**
+   * Store and look up SHA-256(id) instead of the id, so a leaked table or dump holds no usable
+   * id (Rack CVE-2019-16782). The cookie still carries the real id and `id()` returns it; only
+   * in `find()` (which walks the store and never sees real ids) is `id()` the stored hash.
+   * Switching it on or off orphans the sessions stored the other way. @default false
+   */
+  hashIds?: boolean;
   /** Clock in milliseconds, for tests. @default Date.now */
   now?: () => number;
 }
