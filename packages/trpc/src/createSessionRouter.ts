@@ -1,0 +1,342 @@
+import { TRPCError, initTRPC, tracked } from '@trpc/server';
+import superjson from 'superjson';
+import type { SessionSnapshot } from '@isosession/core';
+import { isSessionError } from '@isosession/core';
+import { Session } from '@isosession/server';
+import type { DsnArgs, Query, SessionParams } from '@isosession/server';
+import type { SessionContext } from './createSessionContext.js';
+import { crossSiteReason } from './csrf.js';
+import type { CsrfOptions } from './csrf.js';
+import { ParamValidationError, checkDefinitions, validateParam } from './params.js';
+import type { CheckedDefinitions, ParamDefinition, ParamDefinitions, ParamIssue, ParamValues, SetParamInput, WritableParamName } from './params.js';
+import { createMemorySessionBus, sessionChanges } from './SessionBus.js';
+import type { SessionBus } from './SessionBus.js';
+import { sessionSnapshot } from './sessionSnapshot.js';
+import { toTRPCError } from './toTRPCError.js';
+import { withClaim } from './withClaim.js';
+
+export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
+  /** As for `Session.new`. @default 'driver:file;serializer:default;id:md5' */
+  dsn?: string | null;
+  dsnArgs?: DsnArgs | null;
+  sessionParams?: SessionParams;
+  /** The public params. Everything not declared here is server-only and never leaves the server. */
+  params: TDefs & CheckedDefinitions<TDefs>;
+  /**
+   * Names the app keeps on the server (e.g. `userId`): a browser write to one is FORBIDDEN
+   * rather than BAD_REQUEST. `_SESSION_*` names are always private.
+   */
+  privateParams?: readonly string[];
+  /** Carries changes to `watch` subscribers. @default an in-memory bus for this router */
+  bus?: SessionBus;
+  /**
+   * State-changing calls (`set`, `clear`, `destroy`) refuse a cross-site `Origin` or
+   * `Sec-Fetch-Site: cross-site` with FORBIDDEN. `false` turns the check off.
+   * @default {} (on; only this host)
+   */
+  csrf?: false | CsrfOptions;
+  /** Read-modify-write retries for writes under contention (`Session.update`). @default 100 */
+  retries?: number;
+  /** Server-sent events for `watch`. */
+  sse?: {
+    /** Ping interval, keeps proxies from closing an idle stream. @default 10_000 */
+    pingMs?: number;
+    /** End a stream after this long (serverless limits); the client reconnects. */
+    maxDurationMs?: number;
+  };
+}
+
+/** The error `data` every session router error carries: the failing param and its schema issues. */
+export interface SessionErrorData {
+  param: string | null;
+  issues: ParamIssue[] | null;
+}
+
+interface RequestState {
+  /** Calls of one HTTP request (a batch) run one at a time, on one session. */
+  queue: Promise<unknown>;
+  /** Set once a call has decided the session: later calls claim it instead of the cookie. */
+  claim?: { id: string | undefined };
+  cookies: Set<string>;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function badInput(message: string): never {
+  throw new TRPCError({ code: 'BAD_REQUEST', message: `isosession: ${message}` });
+}
+
+/**
+ * A tRPC v11 router over one session store: `get`, `set`, `clear`, `destroy` and `watch`
+ * (server-sent events). Serve it with the fetch adapter and `createSessionContext`, or a Node
+ * adapter and `createNodeSessionContext`; call it on the server with `createCaller`.
+ */
+export function createSessionRouter<TDefs extends ParamDefinitions>(options: SessionRouterOptions<TDefs>) {
+  checkDefinitions(options.params);
+  const { params, dsnArgs = null } = options;
+  const dsn = options.dsn ?? null;
+  const sessionParams = options.sessionParams ?? {};
+  const bus = options.bus ?? createMemorySessionBus();
+  const privateNames = new Set(options.privateParams ?? []);
+  const csrf = options.csrf === false ? false : { trustProxy: sessionParams.trustProxy, ...options.csrf };
+  const publicNames = Object.keys(params);
+  const requests = new WeakMap<object, RequestState>();
+
+  type Values = ParamValues<TDefs>;
+  type Writable = WritableParamName<TDefs>;
+  type Snapshot = SessionSnapshot<Values>;
+
+  const t = initTRPC.context<SessionContext>().create({
+    transformer: superjson,
+    sse: {
+      ping: { enabled: true, intervalMs: options.sse?.pingMs ?? 10_000 },
+      client: { reconnectAfterInactivityMs: (options.sse?.pingMs ?? 10_000) * 2 },
+      ...(options.sse?.maxDurationMs === undefined ? {} : { maxDurationMs: options.sse.maxDurationMs }),
+    },
+    errorFormatter({ shape, error }): typeof shape & { data: typeof shape.data & SessionErrorData } {
+      const cause = error.cause instanceof ParamValidationError ? error.cause : undefined;
+      return {
+        ...shape,
+        // Never leak internals (paths, queries, private values) through a 500's message.
+        message: shape.data.code === 'INTERNAL_SERVER_ERROR' && !shape.message.startsWith('isosession:') ? 'isosession: internal error' : shape.message,
+        data: { ...shape.data, param: cause?.param ?? null, issues: cause?.issues ?? null },
+      };
+    },
+  });
+
+  const cookieName = () => sessionParams.name ?? Session.name();
+
+  function stateOf(ctx: SessionContext): RequestState {
+    let state = requests.get(ctx);
+    if (!state) requests.set(ctx, (state = { queue: Promise.resolve(), cookies: new Set() }));
+    return state;
+  }
+
+  function currentQuery(ctx: SessionContext, state: RequestState): Query {
+    if (state.claim) return withClaim(ctx.req, cookieName(), state.claim.id);
+    return ctx.req ?? {};
+  }
+
+  /** Runs `work` after the request's earlier calls, with the session they settled on. */
+  function inRequest<T>(ctx: SessionContext, work: (query: Query) => Promise<T>): Promise<T> {
+    const state = stateOf(ctx);
+    const run = state.queue.then(() => work(currentQuery(ctx, state))).catch((error: unknown) => {
+      throw toTRPCError(error);
+    });
+    state.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Sends the cookie (once per distinct value) and keeps the response out of caches. */
+  function respond(ctx: SessionContext, session: Session): void {
+    const state = stateOf(ctx);
+    state.claim = { id: session.id() };
+    if (!ctx.resHeaders) return;
+    const cookie = session.cookie();
+    if (!state.cookies.has(cookie)) {
+      state.cookies.add(cookie);
+      ctx.resHeaders.append('Set-Cookie', cookie);
+    }
+    // A cached Set-Cookie hands one visitor's session to the next (RFC 9111 §3.5 allows caching it).
+    ctx.resHeaders.set('Cache-Control', 'no-store');
+  }
+
+  function publish(change: Parameters<SessionBus['publish']>[0]): void {
+    try {
+      void Promise.resolve(bus.publish(change)).catch(warnPublish);
+    } catch (error) {
+      warnPublish(error);
+    }
+  }
+
+  function snapshotOf(session: Session, isNew: boolean): Snapshot {
+    return sessionSnapshot(session, params, { isNew });
+  }
+
+  function announce(session: Session, snapshot: Snapshot): void {
+    publish({ id: snapshot.id, version: session.version(), snapshot: { ...snapshot, isNew: false } });
+  }
+
+  function writableDefinition(name: string): ParamDefinition {
+    if (name.startsWith('_SESSION_') || privateNames.has(name)) {
+      throw new TRPCError({ code: 'FORBIDDEN', message: `isosession: param "${name}" is private to the server and cannot be changed from the browser` });
+    }
+    const definition = Object.hasOwn(params, name) ? params[name] : undefined;
+    if (!definition) {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `isosession: unknown param "${name}"; the public params are: ${publicNames.join(', ') || '(none)'}` });
+    }
+    if (definition.writable !== true) {
+      throw new TRPCError({ code: 'FORBIDDEN', message: `isosession: param "${name}" is read-only in the browser (declare it with writable: true to allow writes)` });
+    }
+    return definition;
+  }
+
+  /** Read-modify-write on the request's session (retried on contention: no lost updates). */
+  function write(ctx: SessionContext, change: (session: Session) => void): Promise<Snapshot> {
+    return inRequest(ctx, async (query) => {
+      let isNew = false;
+      const session = await Session.update(
+        query,
+        (s) => {
+          isNew = s.isNew();
+          change(s);
+        },
+        { dsn, dsnArgs, sessionParams, retries: options.retries },
+      );
+      const snapshot = snapshotOf(session, isNew);
+      respond(ctx, session);
+      announce(session, snapshot);
+      return snapshot;
+    });
+  }
+
+  const stateChanging = t.procedure.use(({ ctx, next }) => {
+    if (csrf !== false) {
+      const reason = crossSiteReason(ctx.req, csrf);
+      if (reason !== undefined) {
+        throw new TRPCError({
+          code: 'FORBIDDEN',
+          message: `isosession: cross-site request refused: ${reason}. Call from this site, list the origin in csrf.allowedOrigins, or set csrf: false`,
+        });
+      }
+    }
+    return next();
+  });
+
+  return t.router({
+    /** The public snapshot; creates the session (and sets its cookie) when there is none. */
+    get: t.procedure.query(({ ctx }) =>
+      inRequest(ctx, async (query) => {
+        for (let attempt = 0; ; attempt++) {
+          const session = await Session.new(dsn, attempt === 0 ? query : withClaim(query, cookieName(), undefined), dsnArgs, sessionParams);
+          const isNew = session.isNew();
+          const before = session.version();
+          try {
+            // Moves atime (the visit keeps the session alive) and persists per-param expiry.
+            await session.flush();
+          } catch (error) {
+            // Deleted by another request between load and touch: hand out a fresh one.
+            if (isSessionError(error) && error.code === 'GONE' && attempt === 0) continue;
+            throw error;
+          }
+          const snapshot = snapshotOf(session, isNew);
+          respond(ctx, session);
+          if (!isNew && session.version() !== before) announce(session, snapshot);
+          return snapshot;
+        }
+      }),
+    ),
+
+    /** Sets one writable param to a value its schema accepts (`undefined` clears it). */
+    set: stateChanging
+      .input((raw: unknown): SetParamInput<TDefs> => {
+        if (!isRecord(raw) || typeof raw.name !== 'string') badInput('set() expects { name: string, value }');
+        return { name: raw.name, value: raw.value } as SetParamInput<TDefs>;
+      })
+      .mutation(async ({ ctx, input }) => {
+        const { name } = input as { name: string; value: unknown };
+        const definition = writableDefinition(name);
+        let value: unknown;
+        try {
+          value = await validateParam(name, definition, (input as { value: unknown }).value);
+        } catch (error) {
+          throw toTRPCError(error);
+        }
+        return write(ctx, (session) => {
+          session.param(name, value);
+        });
+      }),
+
+    /** Clears writable params: they read as their defaults again. */
+    clear: stateChanging
+      .input((raw: unknown): { names: Writable[] } => {
+        if (!isRecord(raw) || !Array.isArray(raw.names) || !raw.names.every((name) => typeof name === 'string')) {
+          badInput('clear() expects { names: string[] }');
+        }
+        return { names: [...new Set(raw.names as string[])] as Writable[] };
+      })
+      .mutation(({ ctx, input }) => {
+        for (const name of input.names) writableDefinition(name);
+        return write(ctx, (session) => {
+          session.clear(input.names);
+        });
+      }),
+
+    /** Deletes the session (logout) and starts a fresh one, whose snapshot is returned. */
+    destroy: stateChanging.mutation(({ ctx }) =>
+      inRequest(ctx, async (query) => {
+        const old = await Session.load(dsn, query, dsnArgs, sessionParams);
+        const oldId = old.id();
+        if (oldId !== undefined) {
+          old.delete();
+          await old.flush();
+          publish({ id: oldId, version: 0, deleted: true });
+        }
+        const fresh = await Session.new(dsn, withClaim(query, cookieName(), undefined), dsnArgs, sessionParams);
+        await fresh.flush();
+        respond(ctx, fresh);
+        return snapshotOf(fresh, true);
+      }),
+    ),
+
+    /**
+     * Server-sent events: the current snapshot, then one per stored change of this session
+     * (other tabs, other devices, server code publishing on the bus). Ends when the session
+     * is deleted; never creates one.
+     */
+    watch: t.procedure
+      .input((raw: unknown): { lastEventId?: string | null } | undefined => {
+        if (raw === undefined || raw === null) return undefined;
+        if (!isRecord(raw)) badInput('watch() expects { lastEventId?: string } or nothing');
+        return { lastEventId: typeof raw.lastEventId === 'string' ? raw.lastEventId : null };
+      })
+      .subscription(async function* ({ ctx, signal }) {
+        const query = await inRequest(ctx, async (q) => q);
+        const load = async (claim: Query) => {
+          try {
+            return await Session.load(dsn, claim, dsnArgs, sessionParams);
+          } catch (error) {
+            throw toTRPCError(error);
+          }
+        };
+        const first = await load(query);
+        const id = first.id();
+        if (id === undefined) return;
+        const claim = withClaim(query, cookieName(), id);
+        // Listen before reading what to send first, so no change falls between the two.
+        const changes = sessionChanges(bus, id, signal);
+        try {
+          const current = await load(claim);
+          if (current.isEmpty()) return;
+          let last = current.version();
+          // Always sent, also on reconnect: snapshots are idempotent and the browser keeps the newest.
+          yield tracked(String(last), snapshotOf(current, false));
+          for await (const change of changes) {
+            if (change.deleted) return;
+            let snapshot = change.snapshot as Snapshot | undefined;
+            if (!snapshot) {
+              const fresh = await load(claim);
+              if (fresh.isEmpty()) return;
+              snapshot = snapshotOf(fresh, false);
+            }
+            if (snapshot.version <= last) continue;
+            last = snapshot.version;
+            yield tracked(String(last), { ...snapshot, isNew: false });
+          }
+        } finally {
+          await changes.return?.();
+        }
+      }),
+  });
+}
+
+function warnPublish(error: unknown): void {
+  process.emitWarning(`isosession: publishing a session change failed: ${error instanceof Error ? error.message : String(error)}`, {
+    code: 'ISOSESSION_BUS',
+  });
+}
+
+/** The router `createSessionRouter` makes for these params. */
+export type SessionRouter<TDefs extends ParamDefinitions = ParamDefinitions> = ReturnType<typeof createSessionRouter<TDefs>>;
