@@ -37,16 +37,27 @@ function parseMode(value: unknown): number {
   return mode;
 }
 
+function parseLockTimeout(value: unknown): number {
+  if (value === undefined) return 10_000;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new SessionError('INVALID_ARGUMENT', `file driver: LockTimeout must be milliseconds (a number >= 0), got ${String(value)}`);
+  }
+  return value;
+}
+
 /**
  * `file` (the default): one file `cgisess_<id>` per session in `Directory` (os tmpdir by
  * default). Writes are atomic (temp file, fsync, rename), so a crash leaves the old or the new
  * copy, never a torn one; updates hold a lock file unless `NoFlock`. The file's mtime is the
  * session's atime, so a touch is a utimes, not a rewrite. Symlinks are never followed.
+ * `LockTimeout` (ms, default 10 000): how long an update waits for another's lock before
+ * failing with STORE_UNAVAILABLE.
  */
 export function createFileDriver(args: DsnArgs = {}): Driver {
   const directory = typeof args.Directory === 'string' && args.Directory !== '' ? args.Directory : tmpdir();
   const mode = parseMode(args.UMask);
   const lock = !args.NoFlock;
+  const lockTimeoutMs = parseLockTimeout(args.LockTimeout);
   let ready: Promise<unknown> | undefined;
 
   const pathOf = (id: string) => join(directory, PREFIX + id);
@@ -104,7 +115,7 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
   }
 
   const withLock = <T>(id: string, critical: () => Promise<T>): Promise<T> =>
-    lock ? ensureDirectory().then(() => withFileLock(pathOf(id) + LOCK_SUFFIX, critical)) : critical();
+    lock ? ensureDirectory().then(() => withFileLock(pathOf(id) + LOCK_SUFFIX, critical, { timeoutMs: lockTimeoutMs })) : critical();
 
   return {
     retrieve: read,
