@@ -55,8 +55,8 @@ export interface SessionErrorData {
 interface RequestState {
   /** Calls of one HTTP request (a batch) run one at a time, on one session. */
   queue: Promise<unknown>;
-  /** Set once a call has decided the session: later calls claim it instead of the cookie. */
-  claim?: { id: string | undefined };
+  /** Set once a call has decided the session: later calls claim it (its cookie value) instead of the cookie sent. */
+  claim?: { value: string | undefined };
   cookies: Set<string>;
 }
 
@@ -115,7 +115,7 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
   }
 
   function currentQuery(ctx: SessionContext, state: RequestState): Query {
-    if (state.claim) return withClaim(ctx.req, cookieName(), state.claim.id);
+    if (state.claim) return withClaim(ctx.req, cookieName(), state.claim.value);
     return ctx.req ?? {};
   }
 
@@ -132,7 +132,7 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
   /** Sends the cookie (once per distinct value) and keeps the response out of caches. */
   function respond(ctx: SessionContext, session: Session): void {
     const state = stateOf(ctx);
-    state.claim = { id: session.id() };
+    state.claim = { value: session.cookieValue() };
     if (!ctx.resHeaders) return;
     const cookie = session.cookie();
     if (!state.cookies.has(cookie)) {
@@ -304,7 +304,7 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
         const first = await load(query);
         const id = first.id();
         if (id === undefined) return;
-        const claim = withClaim(query, cookieName(), id);
+        const claim = withClaim(query, cookieName(), first.cookieValue());
         // Listen before reading what to send first, so no change falls between the two.
         const changes = sessionChanges(bus, id, signal);
         try {
