@@ -27,7 +27,7 @@ export function parseDuration(input: number | string): number {
         `invalid duration ${String(input)}: a number of seconds must be a whole number`,
       );
     }
-    return input;
+    return input === 0 ? 0 : input; // -0 is 0: cancel, and toBe(0)-equal
   }
   if (typeof input !== 'string') {
     throw new SessionError(
@@ -47,7 +47,7 @@ export function parseDuration(input: number | string): number {
   if (!Number.isSafeInteger(seconds)) {
     throw new SessionError('INVALID_DURATION', `invalid duration "${input}": too large`);
   }
-  return sign === '-' ? -seconds : seconds;
+  return sign === '-' && seconds !== 0 ? -seconds : seconds;
 }
 
 function describe(value: unknown): string {

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { SessionError, isSessionError } from './index.js';
+import type { SessionErrorCode } from './index.js';
+
+const CODES: SessionErrorCode[] = [
+  'INVALID_DSN', 'INVALID_DURATION', 'INVALID_ARGUMENT', 'INVALID_ID', 'STORE_UNAVAILABLE',
+  'STORE_ERROR', 'CORRUPT', 'GONE', 'CONFLICT', 'ID_GENERATION',
+];
+
+describe('SessionError', () => {
+  it.each(CODES)('S2: code %s is kept, with message and cause', (code) => {
+    const cause = new Error('driver said no');
+    const error = new SessionError(code, 'what went wrong; how to fix it', { cause });
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(SessionError);
+    expect(error.name).toBe('SessionError');
+    expect(error.code).toBe(code);
+    expect(error.cause).toBe(cause);
+    expect(error.message).toBe('isosession: what went wrong; how to fix it');
+    expect(error.stack).toContain('SessionError');
+  });
+
+  it('S2: messages are prefixed with "isosession:" once', () => {
+    expect(new SessionError('GONE', 'isosession: already prefixed').message).toBe('isosession: already prefixed');
+    expect(new SessionError('GONE', 'plain').message).toBe('isosession: plain');
+  });
+
+  it('S2: without a cause there is none', () => {
+    expect(new SessionError('CORRUPT', 'x').cause).toBeUndefined();
+    expect('cause' in new SessionError('CORRUPT', 'x')).toBe(false);
+  });
+
+  it('S2: isSessionError tells SessionErrors from other errors', () => {
+    expect(isSessionError(new SessionError('CONFLICT', 'x'))).toBe(true);
+    expect(isSessionError(new Error('x'))).toBe(false);
+    expect(isSessionError({ code: 'CONFLICT', message: 'x' })).toBe(false);
+    expect(isSessionError(undefined)).toBe(false);
+  });
+});
