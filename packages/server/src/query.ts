@@ -100,7 +100,7 @@ export function readClaim(query: Query, name: string, idFrom: readonly IdSource[
   return undefined;
 }
 
-function normalizeAddress(address: string | undefined): string | undefined {
+export function normalizeAddress(address: string | undefined): string | undefined {
   if (!address) return undefined;
   const trimmed = address.trim();
   return trimmed.startsWith('::ffff:') && trimmed.includes('.') ? trimmed.slice(7) : trimmed;

@@ -1,0 +1,42 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import '../builtins.js';
+import { Session } from '../Session.js';
+import { holdResponse } from './holdResponse.js';
+import { commitSession, sessionStart, withHttpStatus } from './sessionResponse.js';
+import type { AdapterOptions } from './sessionResponse.js';
+
+export type { AdapterOptions } from './sessionResponse.js';
+export { sessionErrorStatus } from './sessionResponse.js';
+
+/** A request after the middleware ran. */
+export type RequestWithSession<R extends IncomingMessage = IncomingMessage> = R & { session: Session };
+
+export type NextFunction = (error?: unknown) => void;
+
+/**
+ * Express / Connect middleware: `app.use(isosession({ dsn, dsnArgs, sessionParams }))`, then
+ * `req.session` is a `Session` (read from the cookie; a bad, unknown or expired one gives a
+ * new session). It is flushed, and its cookie set, before the response's headers leave.
+ * A session failure — a store outage when loading or flushing — goes to `next(err)` with
+ * `err.status` 503 (`STORE_UNAVAILABLE`) or 500, so Express's default handler answers 503 and
+ * an error handler can check `err.code`; the held response is dropped, never sent as a success.
+ * The client address comes from the socket, or X-Forwarded-For with `sessionParams.trustProxy`.
+ */
+export function isosession(options: AdapterOptions = {}) {
+  const { dsn = null, dsnArgs = null, sessionParams = {} } = options;
+  return function isosessionMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    Session.new(dsn, req, dsnArgs, sessionParams).then(
+      (session) => {
+        (req as RequestWithSession).session = session;
+        const start = sessionStart(session);
+        holdResponse(
+          res,
+          async () => ({ setCookie: await commitSession(session, start, options), cacheControl: options.cacheControl ?? 'no-store' }),
+          (error) => next(withHttpStatus(error)),
+        );
+        next();
+      },
+      (error: unknown) => next(withHttpStatus(error)),
+    );
+  };
+}

@@ -1,0 +1,85 @@
+import '../builtins.js';
+import { Session } from '../Session.js';
+import { normalizeAddress } from '../query.js';
+import { commitSession, sessionStart } from './sessionResponse.js';
+import type { AdapterOptions } from './sessionResponse.js';
+
+export type { AdapterOptions } from './sessionResponse.js';
+export { sessionErrorStatus } from './sessionResponse.js';
+
+/** What the handler's context gains. */
+export interface SessionContext {
+  session: Session;
+}
+
+export interface WithSessionOptions<C extends object = object> extends AdapterOptions {
+  /**
+   * The client's address (for `ipMatch` and `remoteAddr()`): a Request carries none, so take
+   * it from your runtime, e.g. `(req, ctx) => ctx.remoteAddr`. With `sessionParams.trustProxy`
+   * the first X-Forwarded-For hop wins.
+   */
+  remoteAddr?: (request: Request, ctx: C | undefined) => string | undefined;
+  /**
+   * Turns a session failure (loading or flushing: a store outage is a `SessionError` with
+   * code `STORE_UNAVAILABLE`, see `sessionErrorStatus`) into a response. By default the
+   * error is thrown to the caller (the framework's error handling); the handler's response
+   * is never sent after a failed flush.
+   */
+  onError?: (error: unknown, request: Request) => Response | Promise<Response>;
+}
+
+function forwardedFor(request: Request): string | undefined {
+  const first = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
+  return first ? normalizeAddress(first) : undefined;
+}
+
+/** Adds the cookie headers; a Response with immutable headers (redirect(), fetch()) is copied. */
+function withCookie(response: Response, setCookie: string, cacheControl: string | false): Response {
+  const apply = (target: Response) => {
+    target.headers.append('set-cookie', setCookie);
+    if (cacheControl && !target.headers.has('cache-control')) target.headers.set('cache-control', cacheControl);
+    return target;
+  };
+  try {
+    return apply(response);
+  } catch {
+    return apply(new Response(response.body, response));
+  }
+}
+
+/**
+ * Wraps a WHATWG fetch handler — Hono, Remix/React Router, Next.js route handlers, Bun,
+ * Deno — with a session: `export const GET = withSession(async (req, { session }) => ...)`.
+ * The session comes from the request's cookie (a bad, unknown or expired one gives a new
+ * session), is in the handler's context next to what the runtime passed, and is flushed,
+ * with its Set-Cookie attached, before the Response leaves. If the handler throws, nothing
+ * is flushed and the error propagates.
+ */
+export function withSession<C extends object = object>(
+  handler: (request: Request, ctx: C & SessionContext) => Response | Promise<Response>,
+  options: WithSessionOptions<C> = {},
+): (request: Request, ctx?: C) => Promise<Response> {
+  const { dsn = null, dsnArgs = null, sessionParams = {} } = options;
+  const fail = async (error: unknown, request: Request): Promise<Response> => {
+    if (options.onError) return options.onError(error, request);
+    throw error;
+  };
+  return async (request, ctx) => {
+    const remoteAddr = (sessionParams.trustProxy ? forwardedFor(request) : undefined) ?? options.remoteAddr?.(request, ctx) ?? sessionParams.remoteAddr;
+    let session: Session;
+    try {
+      session = await Session.new(dsn, request, dsnArgs, remoteAddr === undefined ? sessionParams : { ...sessionParams, remoteAddr });
+    } catch (error) {
+      return fail(error, request);
+    }
+    const start = sessionStart(session);
+    const response = await handler(request, { ...(ctx as C), session });
+    let setCookie: string | undefined;
+    try {
+      setCookie = await commitSession(session, start, options);
+    } catch (error) {
+      return fail(error, request);
+    }
+    return setCookie === undefined ? response : withCookie(response, setCookie, options.cacheControl ?? 'no-store');
+  };
+}

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { withNodeSession } from '@isosession/server/node';
+import type { NodeSessionOptions } from '@isosession/server/node';
+import { Session } from '../Session.js';
+import { runAdapterSuite } from '../testing/adapterSuite.js';
+import { demoApp } from '../testing/demoApp.js';
+import { call } from '../testing/httpClient.js';
+import { serveNode } from '../testing/serveNode.js';
+import type { RunningServer } from '../testing/serveNode.js';
+import '../testing/outageDriver.js';
+
+function respond(res: ServerResponse, url: URL, session: Session): void {
+  const result = demoApp(url, session);
+  if (result.redirect) {
+    res.writeHead(302, { location: result.redirect });
+    res.end();
+    return;
+  }
+  res.writeHead(result.status, result.headers);
+  if (!result.chunks) {
+    res.end(result.body);
+    return;
+  }
+  const [head, ...rest] = result.chunks;
+  res.write(head);
+  setTimeout(() => {
+    for (const chunk of rest) res.write(chunk);
+    res.end();
+  }, 10);
+}
+
+function demoServer(options: NodeSessionOptions): Promise<RunningServer> {
+  return serveNode(withNodeSession((req, res, session) => respond(res, new URL(req.url ?? '/', 'http://localhost'), session), options));
+}
+
+runAdapterSuite({ name: 'withNodeSession (node:http)', start: (options) => demoServer(options) });
+
+describe('withNodeSession specifics', () => {
+  const servers: RunningServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  const dsnArgs = () => ({ Namespace: `node-${randomBytes(6).toString('hex')}` });
+
+  it('a streamed response gets the cookie in its headers and its whole body', async () => {
+    const server = await demoServer({ dsn: 'driver:memory', dsnArgs: dsnArgs() });
+    servers.push(server);
+    const response = await call(`${server.url}/stream`);
+    expect(response.body).toBe('{"part":1,"part2":2}');
+    expect(response.cookie()?.value).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('a listener that throws before responding gets a 500 and nothing is flushed', async () => {
+    const args = dsnArgs();
+    let id: string | undefined;
+    const server = await serveNode(withNodeSession(async (_req, _res, session) => {
+      session.param('x', 1);
+      id = session.id();
+      throw new Error('listener bug');
+    }, { dsn: 'driver:memory', dsnArgs: args }));
+    servers.push(server);
+    const response = await call(`${server.url}/`);
+    expect(response.status).toBe(500);
+    expect(response.setCookies).toEqual([]);
+    expect((await Session.load('driver:memory', id!, args)).isEmpty()).toBe(true);
+  });
+
+  it('onError decides the answer to a store outage', async () => {
+    const seen: string[] = [];
+    const server = await serveNode(withNodeSession((_req, res) => res.end('ok'), {
+      dsn: 'driver:outage',
+      dsnArgs: { ...dsnArgs(), State: { fail: 'flush' } },
+      onError: (error, _req, res) => {
+        seen.push((error as { code: string }).code);
+        res.writeHead(502, { 'retry-after': '1' });
+        res.end('try later');
+      },
+    }));
+    servers.push(server);
+    const response = await call(`${server.url}/`);
+    expect(response.status).toBe(502);
+    expect(response.body).toBe('try later');
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(seen).toEqual(['STORE_UNAVAILABLE']);
+  });
+});

@@ -1,0 +1,59 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import '../builtins.js';
+import { Session } from '../Session.js';
+import { holdResponse } from './holdResponse.js';
+import type { ResponseHold } from './holdResponse.js';
+import { commitSession, sessionErrorStatus, sessionStart } from './sessionResponse.js';
+import type { AdapterOptions } from './sessionResponse.js';
+
+export type { AdapterOptions } from './sessionResponse.js';
+export { sessionErrorStatus } from './sessionResponse.js';
+
+export type NodeSessionListener = (req: IncomingMessage, res: ServerResponse, session: Session) => unknown;
+
+export interface NodeSessionOptions extends AdapterOptions {
+  /**
+   * Answers a failure: the session could not be loaded or flushed (a store outage is a
+   * `SessionError` with code `STORE_UNAVAILABLE`), or the listener threw. By default: 503 for
+   * a store outage, 500 otherwise, as plain text; a response already under way is destroyed.
+   */
+  onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
+}
+
+function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  if (res.headersSent || res.writableEnded) {
+    res.destroy(error instanceof Error ? error : undefined);
+    return;
+  }
+  const status = sessionErrorStatus(error);
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(status === 503 ? 'Service Unavailable: the session store did not answer\n' : 'Internal Server Error\n');
+}
+
+/**
+ * A plain `node:http` request listener with a session:
+ * `http.createServer(withNodeSession(async (req, res, session) => { ... }, options))`.
+ * The session is flushed, and its cookie set, before the response's headers leave; until the
+ * listener's response starts, a failure goes to `onError` instead of a false success.
+ */
+export function withNodeSession(listener: NodeSessionListener, options: NodeSessionOptions = {}) {
+  const { dsn = null, dsnArgs = null, sessionParams = {} } = options;
+  const onError = options.onError ?? defaultOnError;
+  return function isosessionListener(req: IncomingMessage, res: ServerResponse): void {
+    let hold: ResponseHold | undefined;
+    const fail = (error: unknown) => {
+      hold?.abandon();
+      onError(error, req, res);
+    };
+    (async () => {
+      const session = await Session.new(dsn, req, dsnArgs, sessionParams);
+      const start = sessionStart(session);
+      hold = holdResponse(
+        res,
+        async () => ({ setCookie: await commitSession(session, start, options), cacheControl: options.cacheControl ?? 'no-store' }),
+        fail,
+      );
+      await listener(req, res, session);
+    })().catch(fail);
+  };
+}

@@ -1,0 +1,72 @@
+import { SessionError } from '@isosession/core';
+import type { Session } from '../Session.js';
+import type { DsnArgs, SessionParams } from '../types.js';
+
+/** What every adapter takes: where sessions live, and how responses carry them. */
+export interface AdapterOptions {
+  /** @default 'driver:file;serializer:default;id:md5' */
+  dsn?: string | null;
+  /** @default {} */
+  dsnArgs?: DsnArgs | null;
+  /** name, ipMatch, trustProxy, idFrom, maxAge, cookie, secret, hashIds… @default {} */
+  sessionParams?: SessionParams;
+  /**
+   * Cache-Control for a response that sets the session cookie, when the response has none of
+   * its own: a cached Set-Cookie hands one user's session to the next. `false` leaves the
+   * header alone. @default 'no-store'
+   */
+  cacheControl?: string | false;
+  /**
+   * Store (and send a cookie for) a new session the handler wrote nothing to. CGI::Session's
+   * new() always creates; `false` keeps crawlers from filling the store. @default true
+   */
+  saveUninitialized?: boolean;
+}
+
+/** The session's state when the handler got it: what decides whether the cookie is sent. */
+export interface SessionStart {
+  id: string | undefined;
+  isNew: boolean;
+}
+
+export function sessionStart(session: Session): SessionStart {
+  return { id: session.id(), isNew: session.isNew() };
+}
+
+function isUninitialized(session: Session): boolean {
+  return session.isNew() && !session.isEmpty() && session.param().length === 0 && session.expire() === undefined;
+}
+
+/**
+ * Flushes the session after the handler and returns the Set-Cookie value the response needs,
+ * or undefined when the client's cookie is still right: sent for a new or regenerated id, a
+ * deleted session (a cookie that removes itself, S69), and on every response of a session with
+ * an expiry (its Max-Age restarts with each access, S44). A failed flush rejects: the caller
+ * turns it into an error response, never a success that lost the session's changes.
+ */
+export async function commitSession(session: Session, start: SessionStart, options: AdapterOptions): Promise<string | undefined> {
+  if (options.saveUninitialized === false && isUninitialized(session)) return undefined;
+  await session.flush();
+  if (session.isEmpty()) return start.id === undefined ? undefined : session.cookie();
+  if (start.isNew || session.id() !== start.id || session.expiresAt() !== undefined) return session.cookie();
+  return undefined;
+}
+
+/**
+ * The HTTP status a session failure maps to: 503 when the store did not answer (the client
+ * may retry), 500 for anything else. Adapters hand it to frameworks as `error.status`.
+ */
+export function sessionErrorStatus(error: unknown): 503 | 500 {
+  return error instanceof SessionError && error.code === 'STORE_UNAVAILABLE' ? 503 : 500;
+}
+
+/** Marks an error with `status`/`statusCode` for Express-style error handlers (finalhandler). */
+export function withHttpStatus<T>(error: T): T {
+  if (error !== null && typeof error === 'object' && !('status' in error) && !('statusCode' in error)) {
+    const status = sessionErrorStatus(error);
+    for (const key of ['status', 'statusCode']) {
+      Object.defineProperty(error, key, { value: status, writable: true, configurable: true, enumerable: false });
+    }
+  }
+  return error;
+}
