@@ -216,10 +216,18 @@ export class Session {
   }
 
   #freeze(table: SessionTable): RawSession {
-    if (!this.#config.sessionParams.hashIds) return this.#config.serializer.freeze(table);
-    const stored = copyTable(table);
-    setKey(stored, ID, this.#storeKey(table[ID] as string));
-    return this.#config.serializer.freeze(stored);
+    let stored = table;
+    if (this.#config.sessionParams.hashIds) {
+      stored = copyTable(table);
+      setKey(stored, ID, this.#storeKey(table[ID] as string));
+    }
+    try {
+      return this.#config.serializer.freeze(stored);
+    } catch (error) {
+      // A value the serializer cannot store (a function, a __proto__ key for superjson) is the
+      // caller's mistake, not the driver's: say so, and write nothing.
+      throw new SessionError('INVALID_ARGUMENT', `serializer "${this.#config.resolved.serializer}" cannot store session "${table[ID] as string}": ${(error as Error).message}; keep params to data the serializer supports`, { cause: error });
+    }
   }
 
   #thaw(raw: StoredRecord, id: string): { table: SessionTable; storedAtime: number } {
