@@ -572,7 +572,7 @@ export class Session {
     const table = this.#writable('expire');
     const list = { ...expireList(table) };
     if (seconds === 0) delete list[name];
-    else list[name] = seconds;
+    else setKey(list, name, seconds); // an own key, even "__proto__"
     if (Object.keys(list).length === 0) delete table[EXPIRE_LIST];
     else setKey(table, EXPIRE_LIST, list);
     this.#changes.expireList.set(name, seconds === 0 ? null : seconds);
@@ -708,7 +708,7 @@ export class Session {
       const list = { ...expireList(next) };
       for (const [name, seconds] of this.#changes.expireList) {
         if (seconds === null) delete list[name];
-        else list[name] = seconds;
+        else setKey(list, name, seconds);
       }
       if (Object.keys(list).length === 0) delete next[EXPIRE_LIST];
       else setKey(next, EXPIRE_LIST, list);
