@@ -1,0 +1,20 @@
+// `npm run bench -- <suite> [options]`: one named suite per file under bench/, loaded on demand
+// so a suite's clients (pg, ioredis, ...) are only imported when it runs.
+type Suite = { run(argv: string[]): Promise<void> };
+
+const suites: Record<string, { about: string; load: () => Promise<Suite> }> = {
+  drivers: {
+    about: 'ops/s and p50/p99 of load+param+flush and create+flush per driver, against the raw store floor',
+    load: () => import('./drivers.js'),
+  },
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const suite = name === undefined ? undefined : suites[name];
+if (!suite) {
+  const list = Object.entries(suites).map(([key, { about }]) => `  ${key.padEnd(10)} ${about}`).join('\n');
+  process.stderr.write(`${name === undefined ? 'no suite given' : `unknown suite "${name}"`}; usage: npm run bench -- <suite> [options]\nsuites:\n${list}\n`);
+  process.exitCode = 2;
+} else {
+  await (await suite.load()).run(rest);
+}
