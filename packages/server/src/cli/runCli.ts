@@ -1,0 +1,283 @@
+import { inspect, parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { resolve as resolvePath } from 'node:path';
+import { SessionError, isSessionError, parseDuration } from '@isosession/core';
+import '../builtins.js';
+import { hashId } from '../hashId.js';
+import { closeAllDrivers } from '../registry.js';
+import { storeCall } from '../storeCall.js';
+import type { DsnArgs, MergeResult, StoredRecord } from '../types.js';
+import { createProgress } from './progressBar.js';
+import type { ProgressStream } from './progressBar.js';
+import { decodeRecord, openStore } from './storeReader.js';
+import type { Store, StoredSession } from './storeReader.js';
+import { USAGE } from './usage.js';
+
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: ProgressStream;
+  /** Clock in milliseconds. @default Date.now */
+  now?: () => number;
+}
+
+export const EXIT = { ok: 0, partial: 1, usage: 2, store: 3 } as const;
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  dsn: { type: 'string' },
+  args: { type: 'string' },
+  directory: { type: 'string' },
+  plugin: { type: 'string', multiple: true },
+  'hash-ids': { type: 'boolean' },
+  'max-age': { type: 'string' },
+  json: { type: 'boolean' },
+  expired: { type: 'boolean' },
+  'older-than': { type: 'string' },
+  purge: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+// Reads are issued this many at a time: a network store answers far faster in parallel.
+const BATCH = 16;
+
+function iso(seconds: number | undefined): string {
+  return seconds === undefined ? '-' : new Date(seconds * 1000).toISOString();
+}
+
+function duration(option: string, value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    throw new UsageError(`${option}: ${(error as Error).message.replace(/^isosession: /, '')}`);
+  }
+}
+
+function dsnArgsOf(values: Values): DsnArgs {
+  let args: DsnArgs = {};
+  if (values.args !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(values.args);
+    } catch (error) {
+      throw new UsageError(`--args must be a JSON object (${(error as Error).message})`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--args must be a JSON object, e.g. \'{"Directory":"/tmp/sessions"}\'');
+    args = parsed as DsnArgs;
+  }
+  if (values.directory !== undefined) args = { ...args, Directory: values.directory };
+  return args;
+}
+
+/** JSON for stored values superjson/storable may hold (Map, Set, BigInt). */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => {
+    if (typeof item === 'bigint') return item.toString();
+    if (item instanceof Map) return Object.fromEntries(item);
+    if (item instanceof Set) return [...item];
+    return item;
+  });
+}
+
+function describe(session: StoredSession): Record<string, unknown> {
+  return { id: session.key, ctime: session.ctime, atime: session.atime, bytes: session.bytes, expiresAt: session.expiresAt ?? null, expired: session.expired };
+}
+
+function line(session: StoredSession, purged: boolean): string {
+  const state = session.expired ? 'expired' : session.expiresAt === undefined ? 'no-expiry' : `expires=${iso(session.expiresAt)}`;
+  return `${session.key}  atime=${iso(session.atime)}  ctime=${iso(session.ctime)}  bytes=${session.bytes}  ${state}${purged ? '  purged' : ''}\n`;
+}
+
+interface Walk {
+  visited: number;
+  failed: number;
+}
+
+/** Visits every stored session in batches; unreadable ones are reported and skipped. */
+async function walk(store: Store, io: CliIo, label: string, now: number, maxAge: number | undefined, visit: (session: StoredSession) => Promise<void>): Promise<Walk> {
+  const keys: string[] = [];
+  await storeCall(store.driverName, 'traverse', () => store.driver.traverse((key) => { keys.push(key); }));
+  const progress = createProgress(io.stderr, keys.length, label);
+  const result: Walk = { visited: 0, failed: 0 };
+  const errors: string[] = [];
+  try {
+    for (let start = 0; start < keys.length; start += BATCH) {
+      const batch = keys.slice(start, start + BATCH);
+      const read = await Promise.all(batch.map(async (key) => {
+        try {
+          const record = await storeCall(store.driverName, 'retrieve', () => store.driver.retrieve(key));
+          return record === null ? null : decodeRecord(store, key, record, now, maxAge);
+        } catch (error) {
+          // A store that stopped answering ends the run; one bad record does not.
+          if (isSessionError(error) && (error.code === 'STORE_UNAVAILABLE' || error.code === 'STORE_ERROR')) throw error;
+          return error as Error;
+        }
+      }));
+      for (const [index, item] of read.entries()) {
+        progress.tick();
+        if (item === null) continue; // removed since the traversal
+        if (item instanceof Error) {
+          result.failed += 1;
+          errors.push(`isosession: cannot read session ${batch[index]}: ${item.message.replace(/^isosession: /, '')}\n`);
+          continue;
+        }
+        result.visited += 1;
+        await visit(item);
+      }
+    }
+  } finally {
+    progress.done();
+  }
+  for (const error of errors) io.stderr.write(error);
+  return result;
+}
+
+/** Removes `key` if it still matches when re-read inside the driver's atomic update. */
+async function purge(store: Store, key: string, stillMatches: (session: StoredSession) => boolean, now: number, maxAge: number | undefined): Promise<boolean> {
+  let removed = false;
+  const merge = (current: StoredRecord | null): MergeResult => {
+    removed = false;
+    if (current === null) return { action: 'keep' };
+    if (!stillMatches(decodeRecord(store, key, current, now, maxAge))) return { action: 'keep' };
+    removed = true;
+    return { action: 'remove' };
+  };
+  await storeCall(store.driverName, 'purge', async () => {
+    if (store.driver.update) {
+      await store.driver.update(key, merge);
+    } else {
+      if (merge(await store.driver.retrieve(key)).action === 'remove') await store.driver.remove(key);
+    }
+  });
+  return removed;
+}
+
+async function findCommand(store: Store, values: Values, io: CliIo, now: number, maxAge: number | undefined): Promise<number> {
+  const olderThan = values['older-than'] === undefined ? undefined : duration('--older-than', values['older-than']);
+  if (values.purge && !values.expired && olderThan === undefined) {
+    throw new UsageError('--purge needs --expired or --older-than (to remove every session: --older-than 0)');
+  }
+  const matches = (session: StoredSession) =>
+    (!values.expired || session.expired) && (olderThan === undefined || session.atime + olderThan <= now);
+  const started = Date.now();
+  let matched = 0;
+  let purged = 0;
+  const { visited, failed } = await walk(store, io, values.purge ? 'purging' : 'finding', now, maxAge, async (session) => {
+    if (!matches(session)) return;
+    matched += 1;
+    let removed = false;
+    if (values.purge) {
+      removed = await purge(store, session.key, matches, now, maxAge);
+      if (removed) purged += 1;
+    }
+    if (values.quiet) return;
+    io.stdout.write(values.json ? `${toJson({ type: 'session', ...describe(session), purged: removed })}\n` : line(session, removed));
+  });
+  const seconds = (Date.now() - started) / 1000;
+  const summary = { type: 'summary', visited, matched, purged, failed, seconds };
+  io.stdout.write(values.json
+    ? `${toJson(summary)}\n`
+    : `isosession find: visited ${visited}, matched ${matched}, purged ${purged}, unreadable ${failed} (${seconds.toFixed(1)} s)\n`);
+  return failed > 0 ? EXIT.partial : EXIT.ok;
+}
+
+async function statsCommand(store: Store, values: Values, io: CliIo, now: number, maxAge: number | undefined): Promise<number> {
+  let bytes = 0;
+  let expired = 0;
+  let oldest: StoredSession | undefined;
+  const { visited, failed } = await walk(store, io, 'counting', now, maxAge, async (session) => {
+    bytes += session.bytes;
+    if (session.expired) expired += 1;
+    if (!oldest || session.ctime < oldest.ctime) oldest = session;
+  });
+  if (values.json) {
+    io.stdout.write(`${toJson({ type: 'stats', count: visited, bytes, oldest: oldest ? { id: oldest.key, ctime: oldest.ctime } : null, expired, failed })}\n`);
+  } else {
+    io.stdout.write([
+      `sessions  ${visited}`,
+      `bytes     ${bytes}`,
+      `oldest    ${oldest ? `${iso(oldest.ctime)} (${oldest.key})` : '-'}`,
+      `expired   ${expired}`,
+      ...(failed > 0 ? [`unreadable ${failed}`] : []),
+    ].join('\n') + '\n');
+  }
+  return failed > 0 ? EXIT.partial : EXIT.ok;
+}
+
+async function dumpCommand(store: Store, id: string, values: Values, io: CliIo, now: number, maxAge: number | undefined): Promise<number> {
+  // With hashIds the store knows SHA-256(id): take the real id, or a stored key from `find`.
+  const keys = values['hash-ids'] ? [hashId(id), ...(/^[0-9a-f]{64}$/.test(id) ? [id] : [])] : [id];
+  for (const key of keys) {
+    const record = await storeCall(store.driverName, 'retrieve', () => store.driver.retrieve(key));
+    if (record === null) continue;
+    const session = decodeRecord(store, key, record, now, maxAge);
+    if (values.json) {
+      io.stdout.write(`${toJson({ type: 'session', ...describe(session), data: session.table })}\n`);
+    } else {
+      io.stdout.write(`${line(session, false)}${inspect(session.table, { depth: 10, sorted: true, compact: false })}\n`);
+    }
+    return EXIT.ok;
+  }
+  io.stderr.write(`isosession dump: no session ${JSON.stringify(id)} in this store\n`);
+  return EXIT.partial;
+}
+
+/** The `isosession` command line; resolves to the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const { values, positionals } = parsed;
+    const [command, ...rest] = positionals;
+    if (values.help || command === 'help') {
+      io.stdout.write(USAGE);
+      return EXIT.ok;
+    }
+    if (command === undefined) throw new UsageError('no command given');
+    if (!['find', 'dump', 'stats'].includes(command)) throw new UsageError(`unknown command "${command}"; commands: find, dump, stats`);
+    if (command === 'dump' ? rest.length !== 1 : rest.length !== 0) {
+      throw new UsageError(command === 'dump' ? 'dump takes exactly one session id: isosession dump <id> --dsn …' : `${command} takes no arguments, got ${rest.join(' ')}`);
+    }
+    const findOnly = (['expired', 'older-than', 'purge', 'quiet'] as const).filter((name) => values[name] !== undefined);
+    if (command !== 'find' && findOnly.length > 0) throw new UsageError(`--${findOnly[0]} is an option of find only`);
+    const maxAge = values['max-age'] === undefined ? undefined : duration('--max-age', values['max-age']);
+    const dsnArgs = dsnArgsOf(values);
+    for (const plugin of values.plugin ?? []) {
+      const specifier = plugin.startsWith('.') || plugin.startsWith('/') ? pathToFileURL(resolvePath(plugin)).href : plugin;
+      try {
+        await import(specifier);
+      } catch (error) {
+        throw new UsageError(`--plugin ${plugin}: cannot import it (${(error as Error).message})`);
+      }
+    }
+    let store: Store;
+    try {
+      store = await openStore(values.dsn ?? null, dsnArgs);
+    } catch (error) {
+      if (isSessionError(error) && (error.code === 'INVALID_DSN' || error.code === 'INVALID_ARGUMENT')) throw new UsageError(error.message.replace(/^isosession: /, ''));
+      throw error;
+    }
+    const now = Math.floor((io.now ?? Date.now)() / 1000);
+    if (command === 'find') return await findCommand(store, values, io, now, maxAge);
+    if (command === 'stats') return await statsCommand(store, values, io, now, maxAge);
+    return await dumpCommand(store, rest[0] as string, values, io, now, maxAge);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`isosession: ${error.message}\nRun "isosession --help" for usage.\n`);
+      return EXIT.usage;
+    }
+    const code = error instanceof SessionError ? ` [${error.code}]` : '';
+    const message = error instanceof Error ? error.message.replace(/^isosession: /, '') : String(error);
+    io.stderr.write(`isosession: the store failed${code}: ${message}\n`);
+    return EXIT.store;
+  } finally {
+    await closeAllDrivers().catch(() => undefined);
+  }
+}
