@@ -337,6 +337,41 @@ describe.runIf(await serviceAvailable('redis'))('redis driver', () => {
       }
     });
 
+    it('a merge that throws or keeps on a remembered copy that is stale runs again on a fresh read', async () => {
+      const a = args();
+      const mine = await createRedisDriver(a);
+      const theirs = await createRedisDriver(a);
+      try {
+        const id = randomId();
+        await mine.store(id, 'v1', { atime: 1_700_000_000 });
+        await mine.retrieve(id);
+        await theirs.store(id, 'v2', { atime: 1_700_000_001 });
+        const seen: (string | null)[] = [];
+        await mine.update!(id, (current) => {
+          seen.push(text(current));
+          if (text(current) === 'v1') throw new SessionError('CONFLICT', 'judged on the stale copy');
+          return { action: 'store', data: 'v3', meta: { atime: 1_700_000_002 } };
+        });
+        expect(seen).toEqual(['v1', 'v2']);
+        await mine.retrieve(id);
+        await theirs.store(id, 'v4', { atime: 1_700_000_003 });
+        await mine.update!(id, (current) => (text(current) === 'v3' ? { action: 'keep' } : { action: 'store', data: `${text(current)}+5`, meta: { atime: 1_700_000_004 } }));
+        expect(text(await theirs.retrieve(id))).toBe('v4+5');
+      } finally {
+        await mine.close!();
+        await theirs.close!();
+      }
+    });
+
+    it('a key under Prefix that is not a session hash is a STORE_ERROR, not a crash or an empty session', async () => {
+      const a = args();
+      const id = randomId();
+      await shared.set(a.Prefix + id, 'a plain string');
+      const error = await rejection(Session.load(DSN, id, a));
+      expect(error.code).toBe('STORE_ERROR');
+      expect(error.message).toMatch(/WRONGTYPE/);
+    });
+
     it('a remove loses the race to a concurrent write: the merge sees the new copy', async () => {
       const client = new Redis(SERVICE_URLS.redis);
       const prefix = randomPrefix('cas');
@@ -442,6 +477,33 @@ describe.runIf(await serviceAvailable('redis'))('redis driver', () => {
       const s = await Session.new(DSN, null, a);
       await s.flush();
       expect((await Session.load(DSN, s.id()!, a)).isEmpty()).toBe(false);
+    });
+
+    it('a server busy in a long script answers BUSY: STORE_UNAVAILABLE, and the next request after it works', async () => {
+      const admin = new Redis(server.url);
+      const a = privateArgs();
+      try {
+        const s = await Session.new(DSN, null, a);
+        s.param('kept', 1);
+        await s.flush();
+        await admin.config('SET', 'busy-reply-threshold', '50');
+        const blocker = new Redis(server.url);
+        blocker.on('error', () => {});
+        const spinning = blocker.eval('while true do end', 0).catch(() => 'killed');
+        try {
+          // Redis answers BUSY to everyone once the script has run past busy-reply-threshold.
+          while (await admin.ping().then(() => true, (reason: Error) => !/BUSY/.test(reason.message)));
+          const error = await unavailableWithin(TIMEOUT, Session.load(DSN, s.id()!, a));
+          expect(error.message).toMatch(/BUSY/);
+        } finally {
+          await admin.script('KILL').catch(() => {});
+          await spinning;
+          blocker.disconnect();
+        }
+        expect((await Session.load(DSN, s.id()!, a)).param('kept')).toBe(1);
+      } finally {
+        admin.disconnect();
+      }
     });
 
     it('a user Client without commandTimeout (ioredis queues while offline) still rejects within Timeout', async () => {

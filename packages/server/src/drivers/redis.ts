@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SessionError, parseDuration } from '@isosession/core';
 import type { Cluster, Redis } from 'ioredis';
-import type { Driver, DsnArgs, Merge, RawSession, StoreMeta, StoredRecord } from '../types.js';
+import type { Driver, DsnArgs, Merge, MergeResult, RawSession, StoreMeta, StoredRecord } from '../types.js';
 
 type RedisClient = Redis | Cluster;
 
@@ -23,7 +23,10 @@ const DEFAULT_TIMEOUT_SECONDS = 5;
 const DEFAULT_GRACE_SECONDS = 86_400;
 /** Recently read or written records kept for update()'s first compare-and-swap attempt. */
 const RECENT_LIMIT = 1_000;
+const RECENT_BYTES = 8 * 1024 * 1024;
 const SCAN_COUNT = 1_000;
+// Replies of a server that is starting, failing over or stuck in a script: retry later.
+const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN)\b/;
 
 // One hash per session: `data` (the serialized table, bytes), `enc` ("t": the serializer gave
 // a string, "b": bytes), `atime` (seconds; moved by touch without rewriting data) and `ver`,
@@ -166,12 +169,25 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
   }
 
   const keyOf = (id: string) => prefix + id;
+  // Bounded by count and bytes, oldest out first (a Map iterates in insertion order).
   const recent = new Map<string, Versioned>();
+  let recentBytes = 0;
+  const sizeOf = (entry: Versioned) => (typeof entry.record.data === 'string' ? entry.record.data.length * 3 : entry.record.data.byteLength);
+
+  function forget(id: string): void {
+    const entry = recent.get(id);
+    if (entry === undefined) return;
+    recentBytes -= sizeOf(entry);
+    recent.delete(id);
+  }
 
   function remember(id: string, entry: Versioned): void {
-    recent.delete(id);
+    forget(id);
+    const size = sizeOf(entry);
+    if (size > RECENT_BYTES / 8) return;
     recent.set(id, entry);
-    if (recent.size > RECENT_LIMIT) recent.delete(recent.keys().next().value as string);
+    recentBytes += size;
+    while (recent.size > RECENT_LIMIT || recentBytes > RECENT_BYTES) forget(recent.keys().next().value as string);
   }
 
   function unavailable(what: string, cause?: unknown): SessionError {
@@ -183,12 +199,17 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     );
   }
 
-  /** Client errors: a Redis reply error stays as it is (STORE_ERROR); anything else is the connection. */
+  /**
+   * Client errors: anything but a Redis reply is the connection (STORE_UNAVAILABLE), and so
+   * are the replies of a server that cannot serve right now; other replies (WRONGTYPE, ...)
+   * stay as they are and become STORE_ERROR.
+   */
   async function command<T>(what: string, pending: Promise<T>): Promise<T> {
     try {
       return await pending;
     } catch (error) {
-      if (error instanceof SessionError || (error as Error | null)?.name === 'ReplyError') throw error;
+      if (error instanceof SessionError) throw error;
+      if ((error as Error | null)?.name === 'ReplyError' && !UNAVAILABLE_REPLY.test((error as Error).message)) throw error;
       throw unavailable(`${what} failed`, error);
     }
   }
@@ -248,7 +269,7 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
   async function read(id: string): Promise<Versioned | null> {
     const [data, enc, atime, ver] = await command('retrieve', client.hmgetBuffer(keyOf(id), ...FIELDS));
     if (!data) {
-      recent.delete(id);
+      forget(id);
       return null;
     }
     const record: Versioned['record'] = {
@@ -274,29 +295,43 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     const enc = typeof data === 'string' ? 't' : 'b';
     const written = await run('store', WRITE, keyOf(id), [expected, ver, bytes, enc, String(meta.atime), ttl(meta)]);
     if (written === 1) remember(id, { record: { data, atime: meta.atime }, ver });
-    else recent.delete(id);
+    else forget(id);
     return written === 1;
   }
 
   async function update(id: string, merge: Merge, deadline: Deadline): Promise<void> {
     // First try on what this process last read or wrote: when nobody else wrote meanwhile the
-    // compare-and-swap lands, and load + flush costs two round trips, not three.
-    let current = recent.get(id) ?? (await read(id));
+    // compare-and-swap lands, and load + flush costs two round trips, not three. A merge that
+    // throws or keeps on that copy runs again on a fresh read, so the copy never decides alone.
+    let current = recent.get(id);
+    let fresh = current === undefined;
+    if (current === undefined) current = (await read(id)) ?? undefined;
     for (;;) {
       if (deadline.passed) return;
-      // The merge runs on a copy the store held; it may throw (GONE, CONFLICT): nothing written.
-      const result = merge(current ? current.record : null);
-      const expected = current ? current.ver : '';
-      let done: boolean;
-      if (result.action === 'keep') return;
-      if (result.action === 'store') done = await write(id, expected, result.data, result.meta);
-      else {
-        done = (await run('remove', REMOVE, keyOf(id), [expected])) === 1;
-        recent.delete(id);
+      let result: MergeResult;
+      try {
+        // It may throw (GONE, CONFLICT): then nothing is written and the error goes up as it is.
+        result = merge(current ? current.record : null);
+      } catch (error) {
+        if (fresh) throw error;
+        result = { action: 'keep' };
       }
-      if (done) return;
-      // Lost the race: someone wrote in between. Merge again onto their copy.
-      current = await read(id);
+      if (result.action === 'keep') {
+        if (fresh) return;
+      } else {
+        const expected = current ? current.ver : '';
+        let done: boolean;
+        if (result.action === 'store') done = await write(id, expected, result.data, result.meta);
+        else {
+          done = (await run('remove', REMOVE, keyOf(id), [expected])) === 1;
+          forget(id);
+        }
+        if (done) return;
+      }
+      // Lost the race (someone wrote in between), or the remembered copy was stale: merge
+      // again onto what the store holds now.
+      current = (await read(id)) ?? undefined;
+      fresh = true;
     }
   }
 
@@ -318,7 +353,10 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
 
   return {
     retrieve(id): Promise<StoredRecord | null> {
-      return withDeadline('retrieve', async () => (await read(id))?.record ?? null);
+      return withDeadline('retrieve', async () => {
+        const entry = await read(id);
+        return entry === null ? null : { ...entry.record };
+      });
     },
     store(id, data, meta) {
       return withDeadline('store', async () => {
@@ -327,7 +365,7 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     },
     remove(id) {
       return withDeadline('remove', async () => {
-        recent.delete(id);
+        forget(id);
         await command('remove', client.del(keyOf(id)));
       });
     },
@@ -349,6 +387,7 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     },
     async close() {
       recent.clear();
+      recentBytes = 0;
       if (!owned || client.status === 'end') return;
       if (client.status === 'ready') {
         try {
