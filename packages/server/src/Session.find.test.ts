@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -187,5 +187,22 @@ describe('find', () => {
       expect((error as SessionError).code).toBe('INVALID_ARGUMENT');
     }
     await expect((Session.find as (...args: unknown[]) => Promise<unknown>)()).rejects.toBeInstanceOf(SessionError);
+  });
+});
+
+describe('find report', () => {
+  it('S55: a session that fails to load is reported in failed and the walk goes on (DESIGN FindReport)', async () => {
+    const good = await stored({ n: 1 });
+    const corruptId = 'b'.repeat(32);
+    await writeFile(join(dir, `cgisess_${corruptId}`), 'not json at all');
+    const seen: (string | undefined)[] = [];
+    const report = await Session.find(null, (s) => { seen.push(s.id()); }, { Directory: dir }, params);
+    expect(seen).toEqual([good]);
+    expect(report.visited).toBe(1);
+    expect(report.failed.map((entry) => entry.id)).toEqual([corruptId]);
+    expect(report.failed[0]!.error).toBeInstanceOf(SessionError);
+    expect((report.failed[0]!.error as SessionError).code).toBe('CORRUPT');
+    // The corrupt copy is kept for inspection, not deleted.
+    expect(await readFile(join(dir, `cgisess_${corruptId}`), 'utf8')).toBe('not json at all');
   });
 });

@@ -289,6 +289,17 @@ describe.each([
     expect([final.param('x'), final.param('y'), final.param('keep')]).toEqual(['from a', 'from b', undefined]);
   });
 
+  it('S54: a flush never resurrects a session another request deleted: GONE, nothing written', async () => {
+    const { id, a, b } = await twoCopies();
+    a.delete();
+    await a.flush();
+    b.param('x', 'late write');
+    const error = await b.flush().then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionError);
+    expect((error as SessionError).code).toBe('GONE');
+    expect((await Session.load(dsn, id, args())).isEmpty()).toBe(true);
+  });
+
   it('S54: the same param: the later flush wins', async () => {
     const first = await twoCopies();
     first.a.param('same', 'a');
