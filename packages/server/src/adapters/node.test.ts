@@ -67,6 +67,28 @@ describe('withNodeSession specifics', () => {
     expect((await Session.load('driver:memory', id!, args)).isEmpty()).toBe(true);
   });
 
+  it('a listener that throws after ending its response keeps that response; the error becomes a warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const server = await serveNode(withNodeSession(async (_req, res, session) => {
+        session.param('x', 1);
+        res.end('done');
+        throw new Error('late bug');
+      }, { dsn: 'driver:memory', dsnArgs: dsnArgs() }));
+      servers.push(server);
+      const response = await call(`${server.url}/`);
+      expect(response.status).toBe(200);
+      expect(response.body).toBe('done');
+      expect(response.cookie()?.value).toMatch(/^[0-9a-f]{32}$/);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.message)).toContainEqual(expect.stringContaining('late bug'));
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('onError decides the answer to a store outage', async () => {
     const seen: string[] = [];
     const server = await serveNode(withNodeSession((_req, res) => res.end('ok'), {

@@ -14,8 +14,9 @@ export type NodeSessionListener = (req: IncomingMessage, res: ServerResponse, se
 export interface NodeSessionOptions extends AdapterOptions {
   /**
    * Answers a failure: the session could not be loaded or flushed (a store outage is a
-   * `SessionError` with code `STORE_UNAVAILABLE`), or the listener threw. By default: 503 for
-   * a store outage, 500 otherwise, as plain text; a response already under way is destroyed.
+   * `SessionError` with code `STORE_UNAVAILABLE`), or the listener threw before its response
+   * started (later, the response stands and the error becomes a process warning). By default:
+   * 503 for a store outage, 500 otherwise, as plain text; a response under way is destroyed.
    */
   onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -41,19 +42,25 @@ export function withNodeSession(listener: NodeSessionListener, options: NodeSess
   const onError = options.onError ?? defaultOnError;
   return function isosessionListener(req: IncomingMessage, res: ServerResponse): void {
     let hold: ResponseHold | undefined;
-    const fail = (error: unknown) => {
-      hold?.abandon();
-      onError(error, req, res);
-    };
     (async () => {
       const session = await Session.new(dsn, req, dsnArgs, sessionParams);
       const start = sessionStart(session);
       hold = holdResponse(
         res,
         async () => ({ setCookie: await commitSession(session, start, options), cacheControl: options.cacheControl ?? 'no-store' }),
-        fail,
+        // The flush failed: the held response was dropped, so onError answers instead.
+        (error) => onError(error, req, res),
       );
       await listener(req, res, session);
-    })().catch(fail);
+    })().catch((error: unknown) => {
+      if (hold === undefined || hold.state() === 'open') {
+        // Nothing of the response has started: no flush, and onError answers.
+        hold?.abandon();
+        onError(error, req, res);
+        return;
+      }
+      // The listener had already ended (or started) its response: that response stands.
+      process.emitWarning(`isosession: the request listener failed after its response had started: ${error instanceof Error ? error.message : String(error)}`, { code: 'ISOSESSION_LISTENER_ERROR' });
+    });
   };
 }
