@@ -19,6 +19,7 @@ export function createFetchEventSource(fetchImpl: typeof fetch, received: string
     readonly withCredentials = true;
     #listeners = new Map<string, Set<Listener>>();
     #abort = new AbortController();
+    #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
     constructor(url: string | URL) {
       this.url = String(url);
@@ -37,7 +38,9 @@ export function createFetchEventSource(fetchImpl: typeof fetch, received: string
 
     close(): void {
       this.readyState = 2;
-      this.#abort.abort();
+      // Once streaming, cancel the body (as a browser does) rather than abort the request.
+      if (this.#reader) void this.#reader.cancel().catch(() => undefined);
+      else this.#abort.abort();
     }
 
     #dispatch(type: string, data?: string, lastEventId?: string): void {
@@ -51,6 +54,11 @@ export function createFetchEventSource(fetchImpl: typeof fetch, received: string
         this.readyState = 1;
         this.#dispatch('open');
         const reader = response.body.getReader();
+        this.#reader = reader;
+        if (this.readyState === 2) {
+          await reader.cancel();
+          return;
+        }
         const decoder = new TextDecoder();
         let buffer = '';
         let type = 'message';

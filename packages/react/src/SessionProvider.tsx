@@ -1,0 +1,70 @@
+'use client';
+import { useEffect, useState } from 'react';
+import type { ReactNode } from 'react';
+import type { SessionSnapshot } from '@isosession/core';
+import { createSessionClient } from './createSessionClient.js';
+import type { SessionClientOptions } from './createSessionClient.js';
+import { createTrpcTransport } from './createTrpcTransport.js';
+import type { SessionTrpcClient } from './createTrpcTransport.js';
+import { SessionStoreContext } from './sessionStoreContext.js';
+import { connectBroadcast, connectExpiryRefresh, connectFocusRefresh, connectWatch } from './sessionSync.js';
+import { createSessionStore } from './store.js';
+import type { RegisteredRouter, SessionParamsOf } from './types.js';
+
+export interface SessionProviderProps<TRouter = RegisteredRouter> {
+  children?: ReactNode;
+  /** A tRPC client of the session router (or `trpc.session` of a nested one). Or give `url`. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  client?: SessionTrpcClient<any>;
+  /** Where the session router is served; the provider makes its own client. */
+  url?: string;
+  /** For `url`: a fetch or EventSource for runtimes without them (tests, React Native). */
+  fetch?: SessionClientOptions['fetch'];
+  EventSource?: SessionClientOptions['EventSource'];
+  /**
+   * The snapshot the server rendered with (e.g. `await caller.get()` in a server component):
+   * hooks are `ready` at once, with no loading state and no hydration mismatch.
+   */
+  initial?: SessionSnapshot<SessionParamsOf<TRouter>> | null;
+  /** The session cookie's name; names the BroadcastChannel tabs share. @default 'CGISESSID' */
+  name?: string;
+  /** Keep tabs in step through BroadcastChannel. @default true */
+  broadcast?: boolean;
+  /** Follow server-side changes through the `watch` subscription (SSE). @default true */
+  watch?: boolean;
+  /** Refresh (once, single-flight) when the window regains focus. @default true */
+  refreshOnFocus?: boolean;
+}
+
+/**
+ * Holds one session's typed, live, optimistic mirror for the components below it: one store
+ * per provider (created once, SSR-safe), fed by writes' answers, `watch`, other tabs and
+ * focus/expiry refreshes. The `client`/`url` and `initial` props are read on first render only.
+ */
+export function SessionProvider<TRouter = RegisteredRouter>(props: SessionProviderProps<TRouter>): ReactNode {
+  const [{ store, transport }] = useState(() => {
+    const client = props.client ?? (props.url !== undefined ? createSessionClient({ url: props.url, fetch: props.fetch, EventSource: props.EventSource }) : undefined);
+    if (!client) throw new Error('isosession: <SessionProvider> needs a `client` (a tRPC client of the session router) or a `url` where the router is served');
+    const created = createTrpcTransport<Record<string, unknown>>(client);
+    return { transport: created, store: createSessionStore<Record<string, unknown>, string>({ transport: created, initial: props.initial as SessionSnapshot<Record<string, unknown>> | null | undefined }) };
+  });
+  const { name = 'CGISESSID', broadcast = true, watch = true, refreshOnFocus = true } = props;
+
+  useEffect(() => {
+    const stops: (() => void)[] = [];
+    if (store.getState().server === null) void store.refresh();
+    if (watch) stops.push(connectWatch(store, transport));
+    if (broadcast && typeof BroadcastChannel !== 'undefined') {
+      stops.push(connectBroadcast(store, new BroadcastChannel(`isosession:${name}`)));
+    }
+    if (refreshOnFocus && typeof window !== 'undefined') {
+      stops.push(connectFocusRefresh(store, window, () => typeof document === 'undefined' || document.visibilityState !== 'hidden'));
+    }
+    stops.push(connectExpiryRefresh(store));
+    return () => {
+      for (const stop of stops) stop();
+    };
+  }, [store, transport, name, broadcast, watch, refreshOnFocus]);
+
+  return <SessionStoreContext.Provider value={store}>{props.children}</SessionStoreContext.Provider>;
+}

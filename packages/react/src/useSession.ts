@@ -1,0 +1,64 @@
+'use client';
+import { useMemo } from 'react';
+import { useStore } from 'zustand';
+import { useShallow } from 'zustand/react/shallow';
+import type { SessionSnapshot } from '@isosession/core';
+import { useSessionStore } from './sessionStoreContext.js';
+import type { SessionRequestError, SessionStatus, Updater } from './store.js';
+import type { RegisteredRouter, SessionParamsOf, WritableNameOf } from './types.js';
+
+// Immutable, so not module state: a stable `{}` keeps the shallow selector from looping.
+const NO_EXPIRY: Readonly<Record<string, number>> = Object.freeze({});
+
+export interface UseSessionResult<P extends Record<string, unknown>, W extends string> {
+  status: SessionStatus;
+  /** The session id (null while loading). */
+  id: string | null;
+  /** Every public param as shown (this tab's unconfirmed writes included). */
+  params: P;
+  version: number | null;
+  isNew: boolean;
+  /** When the session expires if left idle (seconds since the epoch); null: never. */
+  expiresAt: number | null;
+  paramExpiresAt: SessionSnapshot<P>['paramExpiresAt'];
+  /** Whether any write is queued or in flight. */
+  pending: boolean;
+  /** The last failed load, refresh or destroy. */
+  error: SessionRequestError | null;
+  set<N extends W>(name: N, value: Updater<P[N & keyof P]>): void;
+  clear(names: W | readonly W[]): void;
+  destroy(): Promise<void>;
+  refresh(): Promise<void>;
+}
+
+/**
+ * The whole session: status, params, expiry, and the actions. Re-renders when any of it
+ * changes; read one param with `useSessionParam` to re-render for that param only.
+ */
+export function useSession<TRouter = RegisteredRouter>(): UseSessionResult<SessionParamsOf<TRouter>, WritableNameOf<TRouter>> {
+  const store = useSessionStore('useSession');
+  const view = useStore(
+    store,
+    useShallow((state) => ({
+      status: state.status,
+      id: state.server?.id ?? null,
+      params: state.params,
+      version: state.server?.version ?? null,
+      isNew: state.server?.isNew ?? false,
+      expiresAt: state.server?.expiresAt ?? null,
+      paramExpiresAt: state.server?.paramExpiresAt ?? NO_EXPIRY,
+      pending: Object.keys(state.pending).length > 0,
+      error: state.error,
+    })),
+  );
+  const actions = useMemo(
+    () => ({
+      set: store.set,
+      clear: store.clear,
+      destroy: store.destroy,
+      refresh: store.refresh,
+    }),
+    [store],
+  );
+  return { ...view, ...actions } as UseSessionResult<SessionParamsOf<TRouter>, WritableNameOf<TRouter>>;
+}
