@@ -33,6 +33,10 @@ const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDO
 // a token that changes on every write and is what update() compares-and-swaps on.
 const FIELDS = ['data', 'enc', 'atime', 'ver'] as const;
 
+// Every change goes through one of the three scripts below. Cross-process change notices (a
+// later issue) belong there too: a PUBLISH inside the script is atomic with the write, so a
+// subscriber can neither miss a change nor hear of it before it is readable.
+
 // KEYS[1] the session key; ARGV: expected ver ("*": any, "": must not exist), new ver, data,
 // enc, atime, TTL in ms ("" for none). A rewrite of a key keeps its old TTL in Redis, so a
 // session that stopped expiring must be PERSISTed.
