@@ -7,6 +7,10 @@ const suites: Record<string, { about: string; load: () => Promise<Suite> }> = {
     about: 'ops/s and p50/p99 of load+param+flush and create+flush per driver, against the raw store floor',
     load: () => import('./drivers.js'),
   },
+  peers: {
+    about: 'req/s and p50/p99 over HTTP (autocannon): isosession vs express-session, iron-session and raw floors',
+    load: () => import('./peers.js'),
+  },
 };
 
 const [name, ...rest] = process.argv.slice(2);
