@@ -10,5 +10,12 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Type tests (*.test-d.ts, expectTypeOf) run with every `vitest run`, checked by tsc
+    // against tsconfig.typecheck.json (only those files and what they import).
+    typecheck: {
+      enabled: true,
+      include: ['packages/*/src/**/*.test-d.ts', 'packages/*/typetests/**/*.test-d.ts'],
+      tsconfig: './tsconfig.typecheck.json',
+    },
   },
 });

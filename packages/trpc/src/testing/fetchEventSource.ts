@@ -19,7 +19,6 @@ export function createFetchEventSource(fetchImpl: typeof fetch, received: string
     readonly withCredentials = true;
     #listeners = new Map<string, Set<Listener>>();
     #abort = new AbortController();
-    #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
     constructor(url: string | URL) {
       this.url = String(url);
@@ -38,9 +37,8 @@ export function createFetchEventSource(fetchImpl: typeof fetch, received: string
 
     close(): void {
       this.readyState = 2;
-      // Once streaming, cancel the body (as a browser does) rather than abort the request.
-      if (this.#reader) void this.#reader.cancel().catch(() => undefined);
-      else this.#abort.abort();
+      // Abort, not reader.cancel(): happy-dom's body stream throws on cancel mid-stream.
+      this.#abort.abort();
     }
 
     #dispatch(type: string, data?: string, lastEventId?: string): void {
@@ -54,11 +52,6 @@ export function createFetchEventSource(fetchImpl: typeof fetch, received: string
         this.readyState = 1;
         this.#dispatch('open');
         const reader = response.body.getReader();
-        this.#reader = reader;
-        if (this.readyState === 2) {
-          await reader.cancel();
-          return;
-        }
         const decoder = new TextDecoder();
         let buffer = '';
         let type = 'message';
