@@ -7,7 +7,10 @@ export const jsonSerializer: Serializer = {
     return JSON.stringify(data);
   },
   thaw(raw: RawSession) {
-    return JSON.parse(toText(raw), dropPrototypeKeys) as object;
+    const text = toText(raw);
+    // A reviver makes JSON.parse several times slower (it was half the CPU of a load + flush),
+    // and only text that can spell "__proto__" needs it: literally, or through \u escapes.
+    return (text.includes('__proto__') || text.includes('\\u') ? JSON.parse(text, dropPrototypeKeys) : JSON.parse(text)) as object;
   },
 };
 
