@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+// `npm run test:reliability`: the reliability and security battery (issue 7). Files run one at
+// a time: the load and fault scenarios measure a server process and must not compete with
+// each other for the machine's cores. Durations scale with ISOSESSION_RELIABILITY_SCALE.
+export default defineConfig({
+  root: new URL('..', import.meta.url).pathname,
+  resolve: { conditions: ['@isosession/source'] },
+  ssr: { resolve: { conditions: ['@isosession/source'] } },
+  test: {
+    include: ['reliability/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    fileParallelism: false,
+  },
+});
