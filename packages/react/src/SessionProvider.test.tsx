@@ -93,7 +93,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
   it('shows an optimistic value in the same frame, before the server has it', async () => {
     await server.setLatency(200);
     render(
-      <SessionProvider client={live.client()} initial={initial}>
+      <SessionProvider {...live.connection} initial={initial}>
         <Theme />
       </SessionProvider>,
     );
@@ -108,7 +108,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
   it('10 rapid updater calls with 200 ms latency end with exactly 10 on client and server, in few requests', async () => {
     await server.setLatency(200);
     render(
-      <SessionProvider client={live.client()} initial={initial} watch={false}>
+      <SessionProvider {...live.connection} initial={initial} watch={false}>
         <Counter />
       </SessionProvider>,
     );
@@ -124,7 +124,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
   it('rolls a refused write back to the server value, exposes the error, leaves other params alone', async () => {
     await server.setLatency(50);
     render(
-      <SessionProvider client={live.client()} initial={initial} watch={false}>
+      <SessionProvider {...live.connection} initial={initial} watch={false}>
         <Theme />
         <Cart />
       </SessionProvider>,
@@ -146,7 +146,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
   it('does not roll back a refused write when a newer write to that param started meanwhile', async () => {
     await server.setLatency(100);
     render(
-      <SessionProvider client={live.client()} initial={initial} watch={false}>
+      <SessionProvider {...live.connection} initial={initial} watch={false}>
         <Cart />
       </SessionProvider>,
     );
@@ -164,12 +164,12 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
     render(
       <>
         <div data-testid="a">
-          <SessionProvider client={live.client()} initial={initial} watch={false} refreshOnFocus={false}>
+          <SessionProvider {...live.connection} initial={initial} watch={false} refreshOnFocus={false}>
             <Theme />
           </SessionProvider>
         </div>
         <div data-testid="b">
-          <SessionProvider client={live.client()} initial={initial} watch={false} refreshOnFocus={false}>
+          <SessionProvider {...live.connection} initial={initial} watch={false} refreshOnFocus={false}>
             <Theme />
             <Counter />
           </SessionProvider>
@@ -187,7 +187,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
 
   it('brings changes made elsewhere (another device, server code) through watch', async () => {
     render(
-      <SessionProvider client={live.client()} initial={initial} broadcast={false}>
+      <SessionProvider {...live.connection} initial={initial} broadcast={false}>
         <Theme />
         <Status />
       </SessionProvider>,
@@ -203,7 +203,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
     try {
       await server.setLatency(150);
       const { unmount } = render(
-        <SessionProvider client={live.client()} initial={initial}>
+        <SessionProvider {...live.connection} initial={initial}>
           <Theme />
         </SessionProvider>,
       );
@@ -222,7 +222,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
   it('does not re-render a component reading one param while another changes (0 renders)', async () => {
     let cartRenders = 0;
     render(
-      <SessionProvider client={live.client()} initial={initial}>
+      <SessionProvider {...live.connection} initial={initial}>
         <Cart onRender={() => (cartRenders += 1)} />
         <Theme />
       </SessionProvider>,
@@ -239,7 +239,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
   it('a window focus storm costs one request (single-flight)', async () => {
     await server.setLatency(100);
     render(
-      <SessionProvider client={live.client()} initial={initial} watch={false} broadcast={false}>
+      <SessionProvider {...live.connection} initial={initial} watch={false} broadcast={false}>
         <Theme />
       </SessionProvider>,
     );
@@ -259,7 +259,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
     // A suspending tree is rendered in an async act (React 19: a sync act cannot wait for it).
     await act(async () => {
       render(
-        <SessionProvider client={live.client()} watch={false} broadcast={false}>
+        <SessionProvider {...live.connection} watch={false} broadcast={false}>
           <Status />
           <Suspense fallback={<span data-testid="fallback">…</span>}>
             <Theme />
@@ -280,7 +280,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
 
   it('destroy moves the hooks to a fresh session with default params', async () => {
     render(
-      <SessionProvider client={live.client()} initial={initial}>
+      <SessionProvider {...live.connection} initial={initial}>
         <Status />
         <Theme />
       </SessionProvider>,
@@ -293,7 +293,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
     expect((await server.isEmpty(initial.id))).toBe(true);
   });
 
-  it('works in StrictMode (effects run twice, one store)', async () => {
+  it('works in StrictMode, with a tRPC client instead of a url', async () => {
     render(
       <StrictMode>
         <SessionProvider client={live.client()} initial={initial}>
@@ -318,7 +318,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
   it('server-renders from initial and hydrates without a loading state or a mismatch', async () => {
     const snapshot = (await live.client().set.mutate({ name: 'theme', value: 'dark' })) as Snapshot;
     const tree = () => (
-      <SessionProvider client={live.client()} initial={snapshot} watch={false} broadcast={false} refreshOnFocus={false}>
+      <SessionProvider {...live.connection} initial={snapshot} watch={false} broadcast={false} refreshOnFocus={false}>
         <Status />
         <Theme />
       </SessionProvider>

@@ -2,8 +2,8 @@
 import { useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
 import type { SessionSnapshot } from '@isosession/core';
-import { createSessionClient } from './createSessionClient.js';
-import type { SessionClientOptions } from './createSessionClient.js';
+import { createFetchTransport } from './createFetchTransport.js';
+import type { FetchTransportOptions } from './createFetchTransport.js';
 import { createTrpcTransport } from './createTrpcTransport.js';
 import type { SessionTrpcClient } from './createTrpcTransport.js';
 import { SessionStoreContext } from './sessionStoreContext.js';
@@ -13,14 +13,20 @@ import type { RegisteredRouter, SessionParamsOf } from './types.js';
 
 export interface SessionProviderProps<TRouter = RegisteredRouter> {
   children?: ReactNode;
-  /** A tRPC client of the session router (or `trpc.session` of a nested one). Or give `url`. */
+  /**
+   * A tRPC client of the session router (or `trpc.session` of a nested one): your links,
+   * headers and batching. Or give `url`.
+   */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   client?: SessionTrpcClient<any>;
-  /** Where the session router is served; the provider makes its own client. */
+  /**
+   * Where the session router is served, e.g. `/api/session`: the provider talks to it with
+   * plain fetch and EventSource (tRPC's HTTP format, no tRPC client in the bundle).
+   */
   url?: string;
   /** For `url`: a fetch or EventSource for runtimes without them (tests, React Native). */
-  fetch?: SessionClientOptions['fetch'];
-  EventSource?: SessionClientOptions['EventSource'];
+  fetch?: FetchTransportOptions['fetch'];
+  EventSource?: FetchTransportOptions['EventSource'];
   /**
    * The snapshot the server rendered with (e.g. `await caller.get()` in a server component):
    * hooks are `ready` at once, with no loading state and no hydration mismatch.
@@ -43,10 +49,12 @@ export interface SessionProviderProps<TRouter = RegisteredRouter> {
  */
 export function SessionProvider<TRouter = RegisteredRouter>(props: SessionProviderProps<TRouter>): ReactNode {
   const [{ store, transport }] = useState(() => {
-    const client = props.client ?? (props.url !== undefined ? createSessionClient({ url: props.url, fetch: props.fetch, EventSource: props.EventSource }) : undefined);
-    if (!client) throw new Error('isosession: <SessionProvider> needs a `client` (a tRPC client of the session router) or a `url` where the router is served');
-    const created = createTrpcTransport<Record<string, unknown>>(client);
-    return { transport: created, store: createSessionStore<Record<string, unknown>, string>({ transport: created, initial: props.initial as SessionSnapshot<Record<string, unknown>> | null | undefined }) };
+    let created;
+    if (props.client) created = createTrpcTransport<Record<string, unknown>>(props.client);
+    else if (props.url !== undefined) created = createFetchTransport<Record<string, unknown>>({ url: props.url, fetch: props.fetch, EventSource: props.EventSource });
+    else throw new Error('isosession: <SessionProvider> needs a `url` where the session router is served, or a `client` (a tRPC client of it)');
+    const initial = props.initial as SessionSnapshot<Record<string, unknown>> | null | undefined;
+    return { transport: created, store: createSessionStore<Record<string, unknown>, string>({ transport: created, initial }) };
   });
   const { name = 'CGISESSID', broadcast = true, watch = true, refreshOnFocus = true } = props;
 

@@ -11,6 +11,8 @@ export type {
   ReadonlySessionStoreApi, SessionIssue, SessionState, SessionStatus, SessionStore, SessionStoreOptions, SessionTransport,
   Updater, WatchHandlers,
 } from './store.js';
+export { createFetchTransport } from './createFetchTransport.js';
+export type { EventSourceLike, FetchTransportOptions } from './createFetchTransport.js';
 export { createSessionClient } from './createSessionClient.js';
 export type { SessionClientOptions } from './createSessionClient.js';
 export { createTrpcTransport } from './createTrpcTransport.js';

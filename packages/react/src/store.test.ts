@@ -213,6 +213,19 @@ describe('createSessionStore (vanilla, no React)', () => {
     expect(t.of('get')).toHaveLength(1);
   });
 
+  it('holds writes until the first snapshot (no cookie yet: parallel writes would each make a session)', async () => {
+    const t = manualTransport();
+    const store = createSessionStore({ transport: t.transport });
+    store.set('theme', 'dark');
+    store.set('counter', 1);
+    expect(t.of('set')).toHaveLength(0);
+    expect(t.of('get')).toHaveLength(1);
+    t.of('get')[0]!.resolve(snapshot(1));
+    await t.flush();
+    expect(t.of('set').map((c) => c.args)).toEqual([['theme', 'dark'], ['counter', 1]]);
+    expect(store.getState().params).toMatchObject({ theme: 'dark', counter: 1 });
+  });
+
   it('tells onConfirmed listeners about server answers, not about snapshots from peers', async () => {
     const t = manualTransport();
     const store = createSessionStore({ transport: t.transport, initial: snapshot(1) });

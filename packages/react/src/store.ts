@@ -193,6 +193,7 @@ export function createSessionStore<P extends Record<string, unknown>, W extends 
     }
     settleReady();
     if (from === 'server') for (const listener of [...confirmedListeners]) listener(snapshot);
+    if (current === null) for (const name of lanes.keys()) pump(name);
     return true;
   }
 
@@ -217,6 +218,12 @@ export function createSessionStore<P extends Record<string, unknown>, W extends 
   function pump(name: string): void {
     const l = lane(name);
     if (l.inFlight || l.queued === null) return;
+    // Before the first snapshot there may be no session cookie yet: parallel writes would each
+    // create a session. They wait for it (accept() pumps every lane).
+    if (api.getState().server === null) {
+      void store.refresh();
+      return;
+    }
     const op = l.queued;
     l.queued = null;
     l.inFlight = true;

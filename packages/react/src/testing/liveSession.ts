@@ -48,9 +48,12 @@ export async function startLiveServer() {
       const origin = await send<string>({ op: 'listen' });
       (window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(`${origin}/`);
       const streamed: string[] = [];
-      const client = (): SessionTrpcClient =>
-        createSessionClient({ url: `${origin}/trpc`, EventSource: createFetchEventSource((input, init) => fetch(input, init), streamed) });
-      return { origin, client, streamed };
+      const EventSource = createFetchEventSource((input, init) => fetch(input, init), streamed);
+      /** A tRPC client of the router, for `<SessionProvider client>` and for setting up. */
+      const client = (): SessionTrpcClient => createSessionClient({ url: `${origin}/trpc`, EventSource });
+      /** `<SessionProvider {...connection}>`: the url mode (plain fetch + EventSource). */
+      const connection = { url: `${origin}/trpc`, EventSource };
+      return { origin, client, connection, streamed };
     },
     setLatency: (ms: number) => send<null>({ op: 'setLatency', ms }),
     /** Paths of the requests the newest page's server handled, e.g. `/trpc/set`. */
