@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -144,6 +144,23 @@ describe('S3: nothing is written until flush', () => {
     s.param({ a: 1, b: 2 });
     s.expire('1h');
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('S3: a loaded session that is changed but never flushed leaves the stored copy as it was', async () => {
+    const clock = clockAt(T0);
+    const first = await Session.new(null, null, { Directory: dir }, { now: clock.now });
+    first.param('a', 1);
+    first.expire('a', 10);
+    await first.flush();
+    const id = first.id()!;
+    const file = join(dir, `cgisess_${id}`);
+    const before = [await readFile(file, 'utf8'), (await stat(file)).mtimeMs, await readdir(dir)];
+    clock.set(T0 + 50); // the load moves atime and expires "a", in memory only
+    const loaded = await Session.load(null, id, { Directory: dir }, { now: clock.now });
+    expect(loaded.param('a')).toBeUndefined();
+    loaded.param('c', 3);
+    loaded.expire('1h');
+    expect([await readFile(file, 'utf8'), (await stat(file)).mtimeMs, await readdir(dir)]).toEqual(before);
   });
 
   it('S3: changes to a loaded session that is never flushed are not stored', async () => {
