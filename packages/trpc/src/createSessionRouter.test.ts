@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { Session } from '@isosession/server';
 import { createSessionContext } from './createSessionContext.js';
 import { createSessionRouter } from './createSessionRouter.js';
+import { defineSessionParams } from './params.js';
+import { sessionSnapshot } from './sessionSnapshot.js';
 import { createMemorySessionBus } from './SessionBus.js';
 import { PRIVATE, createTestRouter, tempStore } from './testing/testRouter.js';
 import type { TestRouter, TestRouterOptions } from './testing/testRouter.js';
@@ -325,6 +327,21 @@ describe('createSessionRouter through createCaller (file store)', () => {
     const error = await rejection(caller.set({ name: 'even', value: 3 }));
     expect(error.code).toBe('BAD_REQUEST');
     expect(error.cause).toMatchObject({ issues: [{ message: 'expected an even number' }] });
+  });
+
+  it('defineSessionParams keeps writable literal, and sessionSnapshot shows server code what the browser sees', async () => {
+    const params = defineSessionParams({
+      theme: { schema: z.enum(['light', 'dark']), default: 'light', writable: true },
+      user: { schema: z.string().nullable(), default: null },
+    });
+    const shared = createSessionRouter({ dsn: 'driver:file', dsnArgs: store.dsnArgs, params });
+    const caller = shared.createCaller(createSessionContext({ req: new Request(ORIGIN) }));
+    const { id } = await caller.set({ name: 'theme', value: 'dark' });
+    const session = await load(id);
+    session.param('userId', PRIVATE.userId);
+    expect(sessionSnapshot(session, params)).toMatchObject({ id, isNew: false, params: { theme: 'dark', user: null } });
+    expect(JSON.stringify(sessionSnapshot(session, params))).not.toContain(PRIVATE.userId);
+    expect(() => defineSessionParams({ theme: { schema: z.string(), default: 1 as unknown as string } })).toThrow(/default of param "theme"/);
   });
 
   it('broken configuration fails at construction', () => {

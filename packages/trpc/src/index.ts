@@ -8,7 +8,7 @@ export { createMemorySessionBus } from './SessionBus.js';
 export type { SessionBus, SessionChange } from './SessionBus.js';
 export { sessionSnapshot } from './sessionSnapshot.js';
 export type { SnapshotOptions } from './sessionSnapshot.js';
-export { ParamValidationError } from './params.js';
+export { ParamValidationError, defineSessionParams } from './params.js';
 export type {
   CheckedDefinitions, ParamDefinition, ParamDefinitions, ParamIssue, ParamValues, SetParamInput, WritableParamName,
 } from './params.js';

@@ -20,6 +20,16 @@ export type CheckedDefinitions<TDefs extends ParamDefinitions> = {
   [K in keyof TDefs]: ParamDefinition<TDefs[K]['schema']>;
 };
 
+/**
+ * Declares params outside `createSessionRouter` (to share them with `sessionSnapshot` in
+ * server code) while keeping `writable: true` literal and defaults checked; a plain
+ * `const params = {...}` would widen `writable` to boolean, making every param read-only.
+ */
+export function defineSessionParams<TDefs extends ParamDefinitions>(params: TDefs & CheckedDefinitions<TDefs>): TDefs & CheckedDefinitions<TDefs> {
+  checkDefinitions(params);
+  return params;
+}
+
 /** The values the browser sees, by param name. */
 export type ParamValues<TDefs extends ParamDefinitions> = {
   [K in keyof TDefs]: StandardSchemaV1.InferOutput<TDefs[K]['schema']>;
