@@ -219,6 +219,12 @@ describe('createSessionRouter through createCaller (file store)', () => {
     expect(b.cookie).toBe(fresh.id);
   });
 
+  it('a new session is not stored when its cookie cannot be sent (no resHeaders)', async () => {
+    const snapshot = await router.createCaller(createSessionContext({ req: new Request(ORIGIN) })).get();
+    expect(snapshot.isNew).toBe(true);
+    expect((await load(snapshot.id)).isEmpty()).toBe(true);
+  });
+
   it('calls of one request share one session, even when the first one creates it', async () => {
     const resHeaders = new Headers();
     const ctx = createSessionContext({ req: new Request(`${ORIGIN}/trpc`), resHeaders });
@@ -237,7 +243,7 @@ describe('createSessionRouter through createCaller (file store)', () => {
       dsnArgs: store.dsnArgs,
       params: Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`p${i}`, { schema: z.number(), default: 0, writable: true as const }])),
     });
-    const first = await many.createCaller(createSessionContext({ req: new Request(ORIGIN) })).get();
+    const first = await many.createCaller(createSessionContext({ req: new Request(ORIGIN), resHeaders: new Headers() })).get();
     const callerFor = () => many.createCaller(createSessionContext({ req: new Request(ORIGIN, { headers: { cookie: `CGISESSID=${first.id}` } }) }));
     await Promise.all(Array.from({ length: 12 }, (_, i) => callerFor().set({ name: `p${i}`, value: i + 1 })));
     const final = await callerFor().get();

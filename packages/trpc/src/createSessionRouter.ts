@@ -206,12 +206,18 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
   });
 
   return t.router({
-    /** The public snapshot; creates the session (and sets its cookie) when there is none. */
+    /**
+     * The public snapshot; creates the session (and sets its cookie) when there is none. A
+     * new session is not stored when the context has no `resHeaders` to carry its cookie.
+     */
     get: t.procedure.query(({ ctx }) =>
       inRequest(ctx, async (query) => {
         for (let attempt = 0; ; attempt++) {
           const session = await Session.new(dsn, attempt === 0 ? query : withClaim(query, cookieName(), undefined), dsnArgs, sessionParams);
           const isNew = session.isNew();
+          // A new session whose cookie cannot be sent (a server-side caller without
+          // resHeaders, e.g. a server component) is not stored: nobody could claim it.
+          if (isNew && !ctx.resHeaders) return snapshotOf(session, true);
           const before = session.version();
           try {
             // Moves atime (the visit keeps the session alive) and persists per-param expiry.
