@@ -1,4 +1,4 @@
-// `npm run demo` (until the Next.js demo lands): a Node http server on 127.0.0.1:3000 that
+// `npm run example:visits`: a plain Node http server (no framework) on 127.0.0.1:3000 that
 // counts visits per session on the default file store, the seed's synopsis in TypeScript.
 import { createServer } from 'node:http';
 import { join } from 'node:path';

@@ -1,0 +1,33 @@
+import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import type { AnyTRPCRouter } from '@trpc/server';
+import { createSessionContext } from '@isosession/trpc';
+
+export interface SessionRouteHandlerOptions {
+  /** Where the route is mounted: `/api/session` for `app/api/session/[trpc]/route.ts`. */
+  endpoint: string;
+}
+
+/**
+ * Serves a session router (`createSessionRouter`) from a Next.js route handler:
+ *
+ * ```ts
+ * // app/api/session/[trpc]/route.ts
+ * const handler = createSessionRouteHandler(sessionRouter, { endpoint: '/api/session' });
+ * export { handler as GET, handler as POST };
+ * export const dynamic = 'force-dynamic';
+ * ```
+ * Queries, mutations and the `watch` stream (server-sent events) go through tRPC's fetch
+ * adapter; the router reads the cookie from the request and sets it on the response.
+ */
+export function createSessionRouteHandler<TRouter extends AnyTRPCRouter>(
+  router: TRouter,
+  options: SessionRouteHandlerOptions,
+): (request: Request) => Promise<Response> {
+  return (request) =>
+    fetchRequestHandler({
+      endpoint: options.endpoint,
+      req: request,
+      router,
+      createContext: ({ req, resHeaders }) => createSessionContext({ req, resHeaders }),
+    });
+}

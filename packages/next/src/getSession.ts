@@ -1,0 +1,140 @@
+import { parseSetCookie } from 'cookie';
+import { SessionError } from '@isosession/core';
+import { Session } from '@isosession/server';
+import type { DsnArgs, SessionParams } from '@isosession/server';
+import type { SessionBus } from '@isosession/trpc';
+import { requestQuery } from './requestQuery.js';
+import type { CookieJar, CookieToSet } from './requestQuery.js';
+
+export type GetSessionMode = 'auto' | 'read' | 'write';
+
+export interface GetSessionOptions {
+  /** As for `Session.new`. @default 'driver:file;serializer:default;id:md5' */
+  dsn?: string | null;
+  dsnArgs?: DsnArgs | null;
+  sessionParams?: SessionParams;
+  /**
+   * `read`: load only (server components): never creates, never flushes, never sets a cookie.
+   * `write`: load or create (server actions, route handlers): `flush()` stores the session and
+   * sets its cookie through `cookies()`.
+   * `auto`: `write` where Next.js lets this request set cookies, `read` elsewhere.
+   * @default 'auto'
+   */
+  mode?: GetSessionMode;
+  /**
+   * The session router's bus (`createSessionRouter({ bus })`): each flush announces the change,
+   * so the browser hooks of every tab following this session (`watch`) get the new values, and
+   * tabs following an id that regenerate() or delete() retired move to the cookie's session.
+   */
+  bus?: SessionBus;
+}
+
+/**
+ * Whether this request may set cookies. Next.js hands server components a sealed jar whose
+ * `set` and `delete` are one and the same throwing function; server actions and route
+ * handlers get a jar with real, distinct methods.
+ */
+export function cookiesAreWritable(jar: CookieJar): boolean {
+  return typeof jar.set === 'function' && (jar.set as unknown) !== jar.delete;
+}
+
+/** The table minus what every load moves (atime): what a read-only session may not change. */
+function contentOf(session: Session): string {
+  const { _SESSION_ATIME: _atime, ...rest } = session.dataref() as Record<string, unknown>;
+  return JSON.stringify(rest);
+}
+
+function toCookie(setCookie: string): CookieToSet {
+  const parsed = parseSetCookie(setCookie);
+  const cookie: CookieToSet = { name: parsed.name, value: parsed.value ?? '' };
+  if (parsed.path !== undefined) cookie.path = parsed.path;
+  if (parsed.domain !== undefined) cookie.domain = parsed.domain;
+  if (parsed.maxAge !== undefined) cookie.maxAge = parsed.maxAge;
+  if (parsed.expires !== undefined) cookie.expires = parsed.expires;
+  if (parsed.httpOnly) cookie.httpOnly = true;
+  if (parsed.secure) cookie.secure = true;
+  if (parsed.partitioned) cookie.partitioned = true;
+  const sameSite = typeof parsed.sameSite === 'string' ? parsed.sameSite.toLowerCase() : undefined;
+  if (sameSite === 'lax' || sameSite === 'strict' || sameSite === 'none') cookie.sameSite = sameSite;
+  return cookie;
+}
+
+function warnPublish(error: unknown): void {
+  process.emitWarning(`isosession: announcing a session change failed: ${error instanceof Error ? error.message : String(error)}`, {
+    code: 'ISOSESSION_BUS',
+  });
+}
+
+function publish(bus: SessionBus | undefined, change: Parameters<SessionBus['publish']>[0]): void {
+  if (!bus) return;
+  try {
+    void Promise.resolve(bus.publish(change)).catch(warnPublish);
+  } catch (error) {
+    warnPublish(error);
+  }
+}
+
+/**
+ * The session of the current Next.js request.
+ *
+ * In a server component (read-only) it is loaded, never created: a visitor without a session
+ * gets an empty one (`isEmpty()`), and `flush()` resolves without writing, or rejects if the
+ * session was changed. Give every page a session with `createSessionProxy`.
+ *
+ * In a server action or route handler (read-write) it is loaded or created, and `flush()`
+ * (also `close()` and `await using`) stores it, sets its cookie through `cookies()` and
+ * announces the change on `bus`. Setting a cookie in a server action makes Next.js render the
+ * page again in the same response, so server components and `<SessionProvider initial>` get
+ * the new values without another request.
+ */
+export async function getSession(options: GetSessionOptions = {}): Promise<Session> {
+  const { dsn = null, dsnArgs = null, mode = 'auto', bus } = options;
+  const request = await requestQuery(options.sessionParams ?? {});
+  const writable = mode === 'write' || (mode === 'auto' && cookiesAreWritable(request.jar));
+  if (!writable) {
+    const session = await Session.load(dsn, request.query, dsnArgs, request.sessionParams);
+    const loaded = contentOf(session);
+    // Instance properties shadow the class's methods; close() and asyncDispose call flush().
+    Object.defineProperties(session, {
+      delete: {
+        value: () => {
+          throw new SessionError('INVALID_ARGUMENT', readOnlyMessage('delete()'));
+        },
+      },
+      flush: {
+        value: async () => {
+          if (contentOf(session) !== loaded) throw new SessionError('INVALID_ARGUMENT', readOnlyMessage('flush()'));
+        },
+      },
+    });
+    return session;
+  }
+
+  const session = await Session.new(dsn, request.query, dsnArgs, request.sessionParams);
+  const flush = session.flush.bind(session);
+  // The id the client holds a cookie for: retired when regenerate() or delete() lands.
+  let storedId = session.isNew() ? undefined : session.id();
+  Object.defineProperty(session, 'flush', {
+    value: async () => {
+      await flush();
+      try {
+        request.jar.set(toCookie(session.cookie()));
+      } catch (error) {
+        throw new SessionError(
+          'INVALID_ARGUMENT',
+          'getSession({ mode: "write" }): the session was stored, but this request cannot set its cookie (a server component is rendering); change sessions in a server action or route handler, and read them with the default mode here',
+          { cause: error },
+        );
+      }
+      const id = session.id();
+      if (storedId !== undefined && storedId !== id) publish(bus, { id: storedId, version: 0, deleted: true });
+      if (id !== undefined) publish(bus, { id, version: session.version() });
+      storedId = id;
+    },
+  });
+  return session;
+}
+
+function readOnlyMessage(method: string): string {
+  return `${method}: this session was loaded read-only (a server component, where Next.js cannot set cookies); change it in a server action or route handler, or pass getSession({ mode: "write" }) there`;
+}
