@@ -258,7 +258,8 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
     /** Clears writable params: they read as their defaults again. */
     clear: stateChanging
       .input((raw: unknown): { names: Writable[] } => {
-        if (!isRecord(raw) || !Array.isArray(raw.names) || !raw.names.every((name) => typeof name === 'string')) {
+        // Array.from: every() skips the holes of a sparse array, which would let undefined through.
+        if (!isRecord(raw) || !Array.isArray(raw.names) || !Array.from(raw.names as unknown[]).every((name) => typeof name === 'string')) {
           badInput('clear() expects { names: string[] }');
         }
         return { names: [...new Set(raw.names as string[])] as Writable[] };
