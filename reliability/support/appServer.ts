@@ -7,7 +7,7 @@ import { withNodeSession } from '@isosession/server/node';
 
 // The server under test in the load and fault scenarios, in its own process (so it can be
 // measured, paused and SIGKILLed). argv[2] is an AppConfig as JSON. Routes:
-//   /new                           a new session (param born = 1), its cookie set
+//   /new[?pad=n]                   a new session (param born = 1, pad: n bytes), its cookie set
 //   /op?kind=set&name=p&value=7    param(p, 7)        kind=clear: clear(p)
 //   /op?kind=expire&name=p&value=s expire(p, s)
 //   /dump                          { params, expires } of the cookie's session
@@ -33,6 +33,8 @@ function isosessionListener(config: Extract<AppConfig, { kind: 'isosession' }>):
     switch (url.pathname) {
       case '/new':
         session.param('born', 1);
+        // A large param makes every flush rewrite that much: a wider window for a SIGKILL.
+        if (url.searchParams.has('pad')) session.param('pad', 'x'.repeat(Number(url.searchParams.get('pad'))));
         return send(res, 200, { id: session.id() });
       case '/op': {
         const kind = url.searchParams.get('kind');

@@ -32,6 +32,8 @@ export interface LoadOptions {
   phase?: () => string;
   /** Prefix of the param names, so that two loads on one session never share a param. @default 'p' */
   label?: string;
+  /** Kept up to date: how many requests are waiting for an answer right now. */
+  live?: { inFlight: number };
 }
 
 export interface LoadReport {
@@ -65,11 +67,11 @@ export function httpGet(agent: Agent, url: string, cookie?: string, headers: Rec
 }
 
 /** Creates `count` sessions through /new; returns their Cookie header values. */
-export async function newSessions(base: string, count: number): Promise<string[]> {
+export async function newSessions(base: string, count: number, query = ''): Promise<string[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   try {
     return await Promise.all(Array.from({ length: count }, async () => {
-      const answer = await httpGet(agent, `${base}/new`);
+      const answer = await httpGet(agent, `${base}/new${query}`);
       const cookie = answer.setCookie[0]?.split(';')[0];
       if (answer.status !== 200 || !cookie) throw new Error(`/new answered ${answer.status} without a cookie: ${answer.body}`);
       return cookie;
@@ -123,6 +125,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       const value = kind === 'expire' ? 3600 + ++sequence : ++sequence;
       const op: OpRecord = { kind, value, outcome: 'unknown' };
       history.ops.push(op);
+      if (options.live) options.live.inFlight++;
       try {
         const answer = await httpGet(agent, `${options.base()}/op?kind=${kind}&name=${history.name}&value=${value}`, cookie);
         op.outcome = answer.status === 200 ? 'acked' : answer.status === 503 ? 'refused' : 'failed';
@@ -134,6 +137,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         timeline.push([Date.now() - started, 0]);
         // The server is gone (killed, restarting): do not spin on connection refusals.
         await new Promise((resolve) => setTimeout(resolve, 20));
+      } finally {
+        if (options.live) options.live.inFlight--;
       }
     }
   }));

@@ -9,5 +9,5 @@ export function scaled(seconds: number): number {
   return Math.round(seconds * SCALE * 1000);
 }
 
-/** fast-check runs per property (ISOSESSION_FUZZ_RUNS, default 300). */
-export const FUZZ_RUNS = Math.max(1, Number(process.env.ISOSESSION_FUZZ_RUNS ?? '300') || 300);
+/** fast-check runs per property (ISOSESSION_FUZZ_RUNS, default 1000). */
+export const FUZZ_RUNS = Math.max(1, Number(process.env.ISOSESSION_FUZZ_RUNS ?? '1000') || 1000);
