@@ -45,7 +45,8 @@ export interface SessionProviderProps<TRouter = RegisteredRouter> {
 /**
  * Holds one session's typed, live, optimistic mirror for the components below it: one store
  * per provider (created once, SSR-safe), fed by writes' answers, `watch`, other tabs and
- * focus/expiry refreshes. The `client`/`url` and `initial` props are read on first render only.
+ * focus/expiry refreshes. `client`/`url` are read on first render only; a later `initial` is
+ * taken when it is newer than what the store holds.
  */
 export function SessionProvider<TRouter = RegisteredRouter>(props: SessionProviderProps<TRouter>): ReactNode {
   const [{ store, transport }] = useState(() => {
@@ -56,7 +57,14 @@ export function SessionProvider<TRouter = RegisteredRouter>(props: SessionProvid
     const initial = props.initial as SessionSnapshot<Record<string, unknown>> | null | undefined;
     return { transport: created, store: createSessionStore<Record<string, unknown>, string>({ transport: created, initial }) };
   });
-  const { name = 'CGISESSID', broadcast = true, watch = true, refreshOnFocus = true } = props;
+  const { name = 'CGISESSID', broadcast = true, watch = true, refreshOnFocus = true, initial } = props;
+
+  // A snapshot the server renders later (Next.js renders the page again after a server action
+  // that set the session cookie, or on router.refresh()) reaches the hooks without a request
+  // of their own; the store keeps it only if it is newer (by id and version).
+  useEffect(() => {
+    if (initial) store.receive(initial as SessionSnapshot<Record<string, unknown>>, 'server');
+  }, [store, initial]);
 
   useEffect(() => {
     const stops: (() => void)[] = [];

@@ -17,6 +17,9 @@ export interface UseSessionResult<P extends Record<string, unknown>, W extends s
   /** Every public param as shown (this tab's unconfirmed writes included). */
   params: P;
   version: number | null;
+  /** When the session was created / last accessed, per the server (seconds since the epoch). */
+  ctime: number | null;
+  atime: number | null;
   isNew: boolean;
   /** When the session expires if left idle (seconds since the epoch); null: never. */
   expiresAt: number | null;
@@ -44,6 +47,8 @@ export function useSession<TRouter = RegisteredRouter>(): UseSessionResult<Sessi
       id: state.server?.id ?? null,
       params: state.params,
       version: state.server?.version ?? null,
+      ctime: state.server?.ctime ?? null,
+      atime: state.server?.atime ?? null,
       isNew: state.server?.isNew ?? false,
       expiresAt: state.server?.expiresAt ?? null,
       paramExpiresAt: state.server?.paramExpiresAt ?? NO_EXPIRY,

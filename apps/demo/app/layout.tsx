@@ -1,0 +1,35 @@
+import type { ReactNode } from 'react';
+import type { Metadata } from 'next';
+import { snapshot } from '@isosession/next';
+import { demoSession } from '@/lib/session';
+import { sessionParamDefinitions } from '@/lib/sessionParams';
+import { DemoSessionProvider } from '@/components/DemoSessionProvider';
+import { Header } from '@/components/Header';
+import { ThemeSync } from '@/components/ThemeSync';
+import './globals.css';
+
+export const metadata: Metadata = {
+  title: 'isosession shop',
+  description: 'CGI::Session for the TypeScript era: a server-authoritative session with a live, optimistic browser mirror.',
+};
+
+// Every render reads the request's session (cookies): never prerendered or cached.
+export const dynamic = 'force-dynamic';
+
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  // Read-only here (a server component cannot set cookies); the proxy made sure there is one.
+  const session = await demoSession();
+  const initial = session.isEmpty() ? null : snapshot(session, sessionParamDefinitions);
+  return (
+    // The theme comes from the session on the server: the first paint is already right.
+    <html lang="en" data-theme={initial?.params.theme ?? 'light'}>
+      <body>
+        <DemoSessionProvider initial={initial}>
+          <ThemeSync />
+          <Header />
+          <main>{children}</main>
+        </DemoSessionProvider>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,23 @@
+import path from 'node:path';
+import type { NextConfig } from 'next';
+
+const nextConfig: NextConfig = {
+  // Drivers load their clients lazily (await import('ioredis')): keep them out of the bundle.
+  serverExternalPackages: ['ioredis', 'pg', 'mysql2', 'better-sqlite3'],
+  outputFileTracingRoot: path.resolve(import.meta.dirname, '../..'),
+  experimental: {
+    // The workspace packages are TypeScript ESM: `import './Session.js'` means Session.ts.
+    extensionAlias: { '.js': ['.ts', '.tsx', '.js'], '.mjs': ['.mts', '.mjs'] },
+  },
+  // Built with webpack (next build --webpack): Turbopack can be told neither to follow the
+  // `@isosession/source` export condition nor to map `.js` imports to `.ts` sources
+  // (vercel/next.js#82945), and the packages are used from source, with no build step.
+  webpack(config: { resolve: { conditionNames?: string[] } }) {
+    config.resolve.conditionNames = ['@isosession/source', ...(config.resolve.conditionNames ?? ['...'])];
+    return config;
+  },
+  poweredByHeader: false,
+  devIndicators: false,
+};
+
+export default nextConfig;
