@@ -20,7 +20,9 @@ export function isReserved(name: string): boolean {
 
 /** Sets a key as an own data property, so "__proto__" is just a name, never a prototype. */
 export function setKey(table: SessionTable, key: string, value: unknown): void {
-  Object.defineProperty(table, key, { value, writable: true, enumerable: true, configurable: true });
+  // Plain assignment is safe for every other name and several times faster (hot path).
+  if (key === '__proto__') Object.defineProperty(table, key, { value, writable: true, enumerable: true, configurable: true });
+  else table[key] = value;
 }
 
 export function getKey(table: SessionTable, key: string): unknown {
