@@ -2,6 +2,9 @@ import { registerDriver, registerIdGenerator, registerSerializer } from './regis
 import { createFileDriver } from './drivers/file.js';
 import { createMemoryDriver } from './drivers/memory.js';
 import { createRedisDriver } from './drivers/redis.js';
+import { createSqliteDriver } from './drivers/sqlite.js';
+import { createPostgresqlDriver } from './drivers/postgresql.js';
+import { createMysqlDriver } from './drivers/mysql.js';
 import { jsonSerializer } from './serializers/json.js';
 import { superjsonSerializer } from './serializers/superjson.js';
 import { yamlSerializer } from './serializers/yaml.js';
@@ -15,6 +18,12 @@ import { staticIdGenerator } from './ids/static.js';
 registerDriver('file', createFileDriver);
 registerDriver('memory', createMemoryDriver);
 registerDriver('redis', createRedisDriver);
+// The SQL drivers import their client (better-sqlite3, pg, mysql2) only when first used.
+registerDriver('sqlite', createSqliteDriver);
+registerDriver('postgresql', createPostgresqlDriver);
+registerDriver('pg', createPostgresqlDriver);
+registerDriver('mysql', createMysqlDriver);
+registerDriver('mariadb', createMysqlDriver);
 registerSerializer('default', jsonSerializer);
 registerSerializer('json', jsonSerializer);
 registerSerializer('superjson', superjsonSerializer);

@@ -9,6 +9,11 @@ export { registerClass } from './serializers/superjson.js';
 export { createFileDriver } from './drivers/file.js';
 export { createMemoryDriver, clearMemoryStore } from './drivers/memory.js';
 export { createRedisDriver } from './drivers/redis.js';
+export { createSqliteDriver } from './drivers/sqlite.js';
+export { createPostgresqlDriver } from './drivers/postgresql.js';
+export { createMysqlDriver } from './drivers/mysql.js';
+export { purgeExpired } from './drivers/purgeExpired.js';
+export type { SqlDriver } from './drivers/sqlOptions.js';
 export type {
   CgiLikeQuery, CookieOptions, Driver, DriverFactory, DsnArgs, FindReport, HeaderOptions,
   IdGenerator, IdSource, Merge, MergeResult, Query, RawSession, Serializer, SessionParams,

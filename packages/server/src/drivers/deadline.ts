@@ -1,0 +1,38 @@
+import type { SessionError } from '@isosession/core';
+
+/** The time limit of one driver call, shared with the work it bounds. */
+export interface Deadline {
+  /** Set when time ran out: the work should stop at its next step and give back what it holds. */
+  passed: boolean;
+  /** Called once when time runs out, e.g. to destroy the connection the work is waiting on. */
+  abort?: () => void;
+}
+
+/**
+ * Runs `work`, rejecting with `expired()` after `ms` whatever the work is waiting on (a dead
+ * socket, a lock, a pool queue). The work is not cancelled by the race alone: it is told
+ * through `deadline.passed` / `deadline.abort` so it can release its connection.
+ */
+export async function withDeadline<T>(ms: number, expired: () => SessionError, work: (deadline: Deadline) => Promise<T>): Promise<T> {
+  const deadline: Deadline = { passed: false };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      deadline.passed = true;
+      reject(expired());
+      try {
+        deadline.abort?.();
+      } catch {
+        // Aborting is best effort: the caller already has its answer.
+      }
+    }, ms);
+  });
+  const running = work(deadline);
+  // The work's own late failure is not the caller's concern once the deadline answered.
+  running.catch(() => {});
+  try {
+    return await Promise.race([running, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

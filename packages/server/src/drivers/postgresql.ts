@@ -1,0 +1,378 @@
+import { SessionError } from '@isosession/core';
+import type { ClientBase, Pool, PoolConfig, QueryResultRow } from 'pg';
+import type { DsnArgs, Merge, MergeResult, RawSession, StoreMeta, StoredRecord } from '../types.js';
+import { createConnectionLock } from './connectionLock.js';
+import { withDeadline } from './deadline.js';
+import type { Deadline } from './deadline.js';
+import { invalidArgument, maskPassword, parseDbiDataSource, parseSqlOptions, purgeTime, toBytes } from './sqlOptions.js';
+import type { SqlDriver } from './sqlOptions.js';
+
+const NAME = 'postgresql';
+const PAGE_SIZE = 500;
+// Errors that mean "no usable connection": refused, reset, terminated by an administrator
+// (57P01, pg_terminate_backend), the server shutting down or starting (57P02, 57P03), too
+// many connections (53300), and SQLSTATE class 08 (connection exception).
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  '57P01', '57P02', '57P03', '53300',
+]);
+const UNAVAILABLE_MESSAGE = /connection terminated|not queryable|timeout exceeded when trying to connect|connection timeout|pool after calling end/i;
+// Two transactions that must not both win: the loser runs again on what the winner wrote.
+// 40001 serialization_failure (a SERIALIZABLE default), 40P01 deadlock_detected.
+const RACE_CODES = new Set(['40001', '40P01']);
+// Concurrent CREATE TABLE / CREATE INDEX IF NOT EXISTS from several processes can still
+// collide in the catalogs (unique_violation on pg_type, duplicate_table, duplicate_object).
+const CREATE_RACE_CODES = new Set(['23505', '42P07', '42710']);
+
+type PgError = Error & { code?: string; errors?: unknown[] };
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as PgError | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function isConnectionError(error: unknown): boolean {
+  if (error instanceof SessionError || !(error instanceof Error)) return false;
+  const code = errorCode(error);
+  if (code !== undefined && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  // Node 20 tries every address of a host name and reports an AggregateError of them all.
+  if (Array.isArray((error as PgError).errors) && (error as PgError).errors!.some(isConnectionError)) return true;
+  return UNAVAILABLE_MESSAGE.test(error.message);
+}
+
+/** Thrown by update when its INSERT met a row another transaction created meanwhile. */
+const RACE_LOST = new Error('postgresql driver: a concurrent insert won; merging again');
+
+/** Carries an error the merge threw, so that it is never mistaken for a database error. */
+class MergeThrew {
+  constructor(readonly error: unknown) {}
+}
+
+interface Lease {
+  client: ClientBase;
+  /** Gives the connection back; a broken one is dropped from the pool. */
+  done(broken: boolean): void;
+  /** Kills the socket under a call that ran out of time (never a user's own Client). */
+  destroy(): void;
+}
+
+function ignore(): void {}
+
+function isPool(value: unknown): value is Pool {
+  const candidate = value as Partial<Pool> | null;
+  return typeof candidate?.connect === 'function' && typeof candidate.query === 'function' && 'idleCount' in candidate;
+}
+
+function isClient(value: unknown): value is ClientBase {
+  const candidate = value as Partial<ClientBase> | null;
+  return typeof candidate?.query === 'function' && typeof candidate.connect === 'function' && !('idleCount' in candidate);
+}
+
+/** `DataSource` + `User` / `Password` as a pg pool configuration. */
+function connectionConfig(dataSource: string, user: unknown, password: unknown): PoolConfig {
+  for (const [name, value] of [['User', user], ['Password', password]] as const) {
+    if (value !== undefined && typeof value !== 'string') throw invalidArgument(NAME, `${name} must be a string, got ${typeof value}`);
+  }
+  const dbi = parseDbiDataSource(dataSource, /^pg$/i);
+  if (dbi) {
+    const port = dbi.port === undefined ? undefined : Number(dbi.port);
+    return {
+      database: dbi.dbname ?? dbi.database ?? dbi.db,
+      host: dbi.host ?? dbi.hostaddr,
+      port,
+      user: (user as string | undefined) ?? dbi.user,
+      password: (password as string | undefined) ?? dbi.password,
+    };
+  }
+  if (/^postgres(ql)?:\/\//i.test(dataSource)) {
+    // pg lets a connection string's own user and password win over separate ones; the
+    // separate User / Password args are the more specific, so they go into the URL.
+    let url: URL;
+    try {
+      url = new URL(dataSource);
+    } catch {
+      throw invalidArgument(NAME, `DataSource is not a valid URL: ${maskPassword(dataSource)}`);
+    }
+    if (user !== undefined) url.username = encodeURIComponent(user as string);
+    if (password !== undefined) url.password = encodeURIComponent(password as string);
+    return { connectionString: url.toString() };
+  }
+  return { connectionString: dataSource, user: user as string | undefined, password: password as string | undefined };
+}
+
+/**
+ * `postgresql` (alias `pg`): one row per session in `TableName` (default `sessions`), created
+ * on first use. Args: `Handle` (your pg Pool or connected Client, never closed here) or
+ * `DataSource` (a `postgres://` URL or a DBI `dbi:Pg:dbname=…` string; a pool opened here and
+ * closed by `close()`), `User`, `Password`, `TableName`, `IdColName` (`id`), `DataColName`
+ * (`a_session`), `Timeout` (seconds, default 5: every call settles within it, rejecting with
+ * `STORE_UNAVAILABLE` while the database is unreachable). `update` is a transaction around
+ * `SELECT … FOR UPDATE`, so concurrent flushes of one session queue instead of losing writes.
+ */
+export async function createPostgresqlDriver(args: DsnArgs = {}): Promise<SqlDriver> {
+  const options = parseSqlOptions(NAME, args);
+  const { timeoutMs } = options;
+  if (args.Handle !== undefined && args.DataSource !== undefined) {
+    throw invalidArgument(NAME, 'give either Handle (your pg Pool or Client) or DataSource, not both');
+  }
+
+  let pool: Pool | undefined;
+  let single: ClientBase | undefined;
+  let owned = false;
+  let where: string;
+  if (args.Handle !== undefined) {
+    if (isPool(args.Handle)) pool = args.Handle;
+    else if (isClient(args.Handle)) single = args.Handle;
+    else throw invalidArgument(NAME, 'Handle must be a pg Pool or a connected pg Client (from the "pg" package)');
+    where = 'the given Handle';
+  } else if (typeof args.DataSource === 'string' && args.DataSource !== '') {
+    const config = connectionConfig(args.DataSource, args.User, args.Password);
+    const { default: pg } = await import('pg');
+    pool = new pg.Pool({
+      application_name: 'isosession',
+      ...config,
+      // A store that is down fails the call within Timeout instead of queueing (issue 3).
+      connectionTimeoutMillis: timeoutMs,
+      idleTimeoutMillis: 10_000,
+      // A CLI or test that forgets close() still exits once the pool is idle.
+      allowExitOnIdle: true,
+      keepAlive: true,
+    });
+    // An idle connection that dies (server restart, pg_terminate_backend) is dropped by the
+    // pool, which then emits 'error': without a listener that would crash the process.
+    pool.on('error', ignore);
+    owned = true;
+    where = maskPassword(args.DataSource);
+  } else {
+    throw invalidArgument(NAME, `give DataSource (e.g. "postgres://user@127.0.0.1:5432/app") or Handle (a pg Pool or Client); got DataSource ${JSON.stringify(args.DataSource)}`);
+  }
+
+  const table = `"${options.table}"`;
+  const idCol = `"${options.idCol}"`;
+  const dataCol = `"${options.dataCol}"`;
+  // COLLATE "C": ids compare byte by byte, so traverse's keyset pages (id > last ORDER BY id)
+  // walk the primary key index whatever the database's default collation is.
+  const CREATE = `CREATE TABLE IF NOT EXISTS ${table} (
+  ${idCol} TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+  ${dataCol} BYTEA NOT NULL,
+  atime BIGINT NOT NULL,
+  expires_at BIGINT,
+  version BIGINT NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS "${options.indexName}" ON ${table} (expires_at)`;
+  const SELECT = `SELECT ${dataCol} AS data, atime FROM ${table} WHERE ${idCol} = $1`;
+  const SELECT_FOR_UPDATE = `${SELECT} FOR UPDATE`;
+  const UPSERT = `INSERT INTO ${table} (${idCol}, ${dataCol}, atime, expires_at, version) VALUES ($1, $2, $3, $4, 1)
+ON CONFLICT (${idCol}) DO UPDATE SET ${dataCol} = EXCLUDED.${dataCol}, atime = EXCLUDED.atime, expires_at = EXCLUDED.expires_at, version = ${table}.version + 1`;
+  const INSERT_NEW = `INSERT INTO ${table} (${idCol}, ${dataCol}, atime, expires_at, version) VALUES ($1, $2, $3, $4, 1) ON CONFLICT (${idCol}) DO NOTHING`;
+  const UPDATE = `UPDATE ${table} SET ${dataCol} = $2, atime = $3, expires_at = $4, version = version + 1 WHERE ${idCol} = $1`;
+  const TOUCH = `UPDATE ${table} SET atime = $2, expires_at = $3, version = version + 1 WHERE ${idCol} = $1`;
+  const DELETE = `DELETE FROM ${table} WHERE ${idCol} = $1`;
+  const PAGE = `SELECT ${idCol} AS id FROM ${table} WHERE ${idCol} > $1 ORDER BY ${idCol} LIMIT ${PAGE_SIZE}`;
+  const PURGE = `DELETE FROM ${table} WHERE expires_at <= $1`;
+
+  const lock = single ? createConnectionLock() : undefined;
+  let tableReady = false;
+  let creating: Promise<void> | undefined;
+  let closed = false;
+
+  function unavailable(what: string, cause?: unknown): SessionError {
+    const reason = cause instanceof Error ? `: ${cause.message}` : '';
+    return new SessionError(
+      'STORE_UNAVAILABLE',
+      `postgresql driver: ${what} at ${where}${reason}; check that PostgreSQL is running and reachable, or raise Timeout (now ${timeoutMs / 1000} s)`,
+      { cause },
+    );
+  }
+
+  /** Database errors a user can act on get a hint; connection errors become STORE_UNAVAILABLE. */
+  function translate(what: string, error: unknown): unknown {
+    if (isConnectionError(error)) return unavailable(`${what} failed`, error);
+    const code = errorCode(error);
+    if (code === '42703' || code === '42804') {
+      return new SessionError('STORE_ERROR', `postgresql driver: ${what} failed: ${(error as Error).message}; table ${options.table} does not have the columns this driver needs (see "SQL schema" in docs/drivers.md, or use a new TableName)`, { cause: error });
+    }
+    return error;
+  }
+
+  async function lease(deadline: Deadline): Promise<Lease> {
+    if (closed) throw unavailable('the driver was closed (close() or Session.closeAll())');
+    if (single) {
+      const release = await lock!();
+      if (deadline.passed) {
+        release();
+        throw unavailable('gave up waiting for the connection');
+      }
+      return { client: single, done: release, destroy: ignore };
+    }
+    const client = await pool!.connect();
+    if (deadline.passed) {
+      client.release();
+      throw unavailable('gave up waiting for a connection');
+    }
+    // A checked-out client has no pool listener: a dying socket would emit an unhandled 'error'.
+    client.on('error', ignore);
+    let released = false;
+    return {
+      client,
+      done(broken) {
+        if (released) return;
+        released = true;
+        client.off('error', ignore);
+        client.release(broken || undefined);
+      },
+      destroy() {
+        // What pg-pool itself does to a connection that times out: end the socket now,
+        // which fails the query in flight (and a transaction never reaches COMMIT).
+        (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      },
+    };
+  }
+
+  async function createTable(client: ClientBase): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await client.query(CREATE);
+        tableReady = true;
+        return;
+      } catch (error) {
+        if (attempt < 5 && CREATE_RACE_CODES.has(errorCode(error) ?? '')) continue;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * One call: a connection (from the pool, or the Handle's own, one call at a time), the
+   * table made on first use, the work, all within Timeout. A connection that turns out dead
+   * (an idle one the server terminated) is replaced once if nothing can have been committed;
+   * a transaction that lost a race runs again.
+   */
+  function run<T>(what: string, work: (client: ClientBase, progress: { committing: boolean }) => Promise<T>): Promise<T> {
+    return withDeadline(timeoutMs, () => unavailable(`${what} got no answer within ${timeoutMs / 1000} s`), async (deadline) => {
+      let replaced = 0;
+      for (;;) {
+        let current: Lease | undefined;
+        const progress = { committing: false };
+        try {
+          current = await lease(deadline);
+          deadline.abort = current.destroy;
+          if (!tableReady) {
+            creating ??= createTable(current.client).finally(() => {
+              creating = undefined;
+            });
+            await creating;
+          }
+          const result = await work(current.client, progress);
+          current.done(false);
+          return result;
+        } catch (error) {
+          deadline.abort = undefined;
+          if (error instanceof MergeThrew) {
+            current?.done(false);
+            throw error.error;
+          }
+          const broken = isConnectionError(error);
+          current?.done(broken);
+          if (deadline.passed) throw error;
+          if (error === RACE_LOST || RACE_CODES.has(errorCode(error) ?? '')) continue;
+          // Once COMMIT is sent its outcome is unknown: running the merge again could apply
+          // it twice, so only a call that cannot have written anything is retried.
+          if (broken && !progress.committing && replaced++ < 1) continue;
+          throw translate(what, error);
+        }
+      }
+    });
+  }
+
+  function record(row: QueryResultRow): StoredRecord {
+    return { data: row.data as Buffer, atime: Number(row.atime) };
+  }
+
+  function values(id: string, data: RawSession, meta: StoreMeta): unknown[] {
+    return [id, toBytes(data), meta.atime, meta.expiresAt ?? null];
+  }
+
+  async function update(client: ClientBase, id: string, merge: Merge, progress: { committing: boolean }): Promise<void> {
+    await client.query('BEGIN');
+    try {
+      // The row lock makes every other update (and store, touch, remove) of this id wait
+      // until COMMIT, so the merge sees the latest copy and nothing lands in between.
+      const { rows } = await client.query(SELECT_FOR_UPDATE, [id]);
+      const row = rows[0];
+      let result: MergeResult;
+      try {
+        result = merge(row ? record(row) : null);
+      } catch (error) {
+        throw new MergeThrew(error);
+      }
+      if (result.action === 'store') {
+        if (row) await client.query(UPDATE, values(id, result.data, result.meta));
+        else {
+          // No row to lock: another transaction may insert the same id meanwhile. Then ours
+          // inserts nothing (after waiting for theirs to commit) and the merge runs again.
+          const inserted = await client.query(INSERT_NEW, values(id, result.data, result.meta));
+          if (inserted.rowCount === 0) throw RACE_LOST;
+        }
+      } else if (result.action === 'remove' && row) {
+        await client.query(DELETE, [id]);
+      }
+      progress.committing = true;
+      await client.query('COMMIT');
+    } catch (error) {
+      if (!progress.committing) await client.query('ROLLBACK').catch(ignore);
+      throw error;
+    }
+  }
+
+  return {
+    retrieve(id) {
+      return run('retrieve', async (client) => {
+        const { rows } = await client.query(SELECT, [id]);
+        return rows[0] ? record(rows[0]) : null;
+      });
+    },
+    store(id, data, meta) {
+      return run('store', async (client) => {
+        await client.query(UPSERT, values(id, data, meta));
+      });
+    },
+    remove(id) {
+      return run('remove', async (client) => {
+        await client.query(DELETE, [id]);
+      });
+    },
+    async traverse(visit) {
+      // Keyset pages of ids, each fetched on its own; the visitor runs between pages with no
+      // connection held, so it may load, flush or remove sessions itself.
+      let after = '';
+      for (;;) {
+        const ids = await run('traverse', async (client) => {
+          const { rows } = await client.query(PAGE, [after]);
+          return rows.map((row) => row.id as string);
+        });
+        for (const id of ids) await visit(id);
+        if (ids.length < PAGE_SIZE) return;
+        after = ids[ids.length - 1]!;
+      }
+    },
+    update(id, merge) {
+      return run('update', (client, progress) => update(client, id, merge, progress));
+    },
+    touch(id, meta) {
+      return run('touch', async (client) => {
+        const result = await client.query(TOUCH, [id, meta.atime, meta.expiresAt ?? null]);
+        return result.rowCount === 1;
+      });
+    },
+    purgeExpired(now) {
+      const cutoff = purgeTime(NAME, now);
+      return run('purgeExpired', async (client) => (await client.query(PURGE, [cutoff])).rowCount ?? 0);
+    },
+    async close() {
+      if (!owned || closed) return;
+      closed = true;
+      await withDeadline(timeoutMs, () => unavailable('close got no answer'), () => pool!.end()).catch(ignore);
+    },
+  };
+}
