@@ -307,9 +307,10 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     // First try on what this process last read or wrote: when nobody else wrote meanwhile the
     // compare-and-swap lands, and load + flush costs two round trips, not three. A merge that
     // throws or keeps on that copy runs again on a fresh read, so the copy never decides alone.
+    // Nothing remembered: first try on "not stored" (the swap then requires the key to be
+    // absent), so a new session's first flush is one round trip, not two (bench: peers, create).
     let current = recent.get(id);
-    let fresh = current === undefined;
-    if (current === undefined) current = (await read(id)) ?? undefined;
+    let fresh = false;
     for (;;) {
       if (deadline.passed) return;
       let result: MergeResult;
