@@ -1,0 +1,19 @@
+import { describe } from 'vitest';
+import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
+import { dropTables, randomTableName } from '../testing/sqlTables.js';
+import { runConcurrencyContract } from './concurrencyContract.js';
+
+const tables: string[] = [];
+
+describe.runIf(await serviceAvailable('mysql'))('mysql', () => {
+  runConcurrencyContract({
+    name: 'mysql',
+    dsn: 'driver:mysql',
+    dsnArgs() {
+      const table = randomTableName('concurrency');
+      tables.push(table);
+      return { DataSource: SERVICE_URLS.mysql, TableName: table };
+    },
+    cleanup: () => dropTables('mysql', tables),
+  });
+});

@@ -1,0 +1,19 @@
+import { describe } from 'vitest';
+import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
+import { dropTables, randomTableName } from '../testing/sqlTables.js';
+import { runDriverContract } from './driverContract.js';
+
+const tables: string[] = [];
+
+describe.runIf(await serviceAvailable('postgresql'))('postgresql', () => {
+  runDriverContract({
+    name: 'postgresql',
+    dsn: 'driver:postgresql',
+    dsnArgs() {
+      const table = randomTableName('contract');
+      tables.push(table);
+      return { DataSource: SERVICE_URLS.postgresql, TableName: table };
+    },
+    cleanup: () => dropTables('postgresql', tables),
+  });
+});
