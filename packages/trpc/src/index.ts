@@ -6,6 +6,11 @@ export { createNodeSessionContext, nodeResponseHeaders } from './createNodeSessi
 export type { NodeResponseLike } from './createNodeSessionContext.js';
 export { createMemorySessionBus } from './SessionBus.js';
 export type { SessionBus, SessionChange } from './SessionBus.js';
+export { createRedisSessionBus } from './createRedisSessionBus.js';
+export type { RedisSessionBusOptions } from './createRedisSessionBus.js';
+export { createPostgresSessionBus } from './createPostgresSessionBus.js';
+export type { PostgresSessionBusOptions } from './createPostgresSessionBus.js';
+export type { ClosableSessionBus } from './sessionBusHub.js';
 export { sessionSnapshot } from './sessionSnapshot.js';
 export type { SnapshotOptions } from './sessionSnapshot.js';
 export { ParamValidationError, defineSessionParams } from './params.js';

@@ -134,11 +134,17 @@ export function runSessionBusContract(bus: BusUnderTest): void {
       const a = make(namespace);
       const b = make(namespace);
       const id = randomId();
+      const other = randomId();
       const leaving = collector();
       const staying = collector();
+      const otherHeard = collector();
       const unsubscribe = b.subscribe(id, leaving.listener);
       const unsubscribeStaying = b.subscribe(id, staying.listener);
+      b.subscribe(other, otherHeard.listener);
+      // Subscribed before the bus listens: each is told to reload once it does.
       await leaving.until(isResync);
+      await staying.until(isResync);
+      await otherHeard.until(isResync);
       await a.publish({ id, version: 1 });
       await leaving.until((c) => c.version === 1);
       await staying.until((c) => c.version === 1);
@@ -150,10 +156,6 @@ export function runSessionBusContract(bus: BusUnderTest): void {
       expect(leaving.changes.map((c) => c.version)).not.toContain(2);
 
       // The last listener of the session leaves: nothing more reaches it, other sessions still work.
-      const other = randomId();
-      const otherHeard = collector();
-      b.subscribe(other, otherHeard.listener);
-      await otherHeard.until(isResync);
       unsubscribeStaying();
       await a.publish({ id, version: 3 });
       await a.publish({ id: other, version: 3 });
