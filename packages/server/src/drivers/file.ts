@@ -80,8 +80,17 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
     try {
       const info = await handle.stat();
       if (!info.isFile()) return null;
-      const data = await handle.readFile();
-      return { data, atime: Math.floor(info.mtimeMs / 1000) };
+      // Read the size fstat gave, in place of readFile() (which fstats again: one more trip
+      // through libuv's 4-thread pool, where it waits behind other requests' fsyncs). A session
+      // file is never written in place (temp file + rename), so its size cannot change under us.
+      const data = Buffer.allocUnsafeSlow(info.size);
+      let filled = 0;
+      while (filled < data.length) {
+        const { bytesRead } = await handle.read(data, filled, data.length - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return { data: filled === data.length ? data : data.subarray(0, filled), atime: Math.floor(info.mtimeMs / 1000) };
     } finally {
       await handle.close();
     }
