@@ -16,6 +16,8 @@ const nextConfig: NextConfig = {
     config.resolve.conditionNames = ['@isosession/source', ...(config.resolve.conditionNames ?? ['...'])];
     return config;
   },
+  // The e2e tests build into their own directory, so they never rebuild under a running demo.
+  distDir: process.env.DEMO_DIST_DIR ?? '.next',
   poweredByHeader: false,
   devIndicators: false,
 };

@@ -1,3 +1,4 @@
+import { Suspense } from 'react';
 import type { ReactNode } from 'react';
 import type { Metadata } from 'next';
 import { snapshot } from '@isosession/next';
@@ -25,9 +26,13 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
     <html lang="en" data-theme={initial?.params.theme ?? 'light'}>
       <body>
         <DemoSessionProvider initial={initial}>
-          <ThemeSync />
-          <Header />
-          <main>{children}</main>
+          {/* Without a session (one removed between the proxy and this render) the hooks have
+              nothing to render on the server: the browser renders them once it has one. */}
+          <Suspense fallback={<p className="muted">Starting a session…</p>}>
+            <ThemeSync />
+            <Header />
+            <main>{children}</main>
+          </Suspense>
         </DemoSessionProvider>
       </body>
     </html>

@@ -12,11 +12,15 @@ export function Header() {
   const [state, loginAction, pending] = useActionState<LoginState, FormData>(login, { error: null, snapshot: null });
   return (
     <header className="header">
-      <Link href="/" className="brand">
+      <Link href="/" className="brand" prefetch={false}>
         isosession shop
       </Link>
       <nav>
-        <Link href="/admin">Admin</Link>
+        {/* No prefetch: a request in flight with the old cookie while login regenerates the id
+            would come back with a session of its own. */}
+        <Link href="/admin" prefetch={false}>
+          Admin
+        </Link>
       </nav>
       <div className="row">
         {loggedIn && user !== null ? (

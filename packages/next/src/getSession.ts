@@ -23,8 +23,8 @@ export interface GetSessionOptions {
   mode?: GetSessionMode;
   /**
    * The session router's bus (`createSessionRouter({ bus })`): each flush announces the change,
-   * so the browser hooks of every tab following this session (`watch`) get the new values, and
-   * tabs following an id that regenerate() or delete() retired move to the cookie's session.
+   * so the browser hooks of every tab following this session (`watch`) get the new values;
+   * after delete() their streams end and they move to a fresh session.
    */
   bus?: SessionBus;
 }
@@ -127,8 +127,16 @@ export async function getSession(options: GetSessionOptions = {}): Promise<Sessi
         );
       }
       const id = session.id();
-      if (storedId !== undefined && storedId !== id) publish(bus, { id: storedId, version: 0, deleted: true });
-      if (id !== undefined) publish(bus, { id, version: session.version() });
+      if (id === undefined) {
+        // delete(): the watch streams of this session end, and their tabs refresh.
+        if (storedId !== undefined) publish(bus, { id: storedId, version: 0, deleted: true });
+      } else {
+        // After regenerate() the old id is left alone: a tab told "deleted" now would refresh
+        // with the old cookie before this response brings the new one, and start a session of
+        // its own. The page re-rendered by this action moves this tab to the new id, and
+        // BroadcastChannel the other tabs of the browser.
+        publish(bus, { id, version: session.version() });
+      }
       storedId = id;
     },
   });

@@ -1,0 +1,54 @@
+import { expect, test } from '@playwright/test';
+import { cartSaved, hydrated, shownId } from './support/page.js';
+import { expireIn, isStored, sessionId, storedParams } from './support/store.js';
+
+test('admin lists sessions, purges the expired ones, and a purged tab recovers to a fresh session', async ({ browser }) => {
+  const shopper = await browser.newContext();
+  const admin = await browser.newContext();
+  try {
+    const shop = await shopper.newPage();
+    await shop.goto('/');
+    await hydrated(shop);
+    await shop.getByTestId('add-mug').click();
+    await cartSaved(shop);
+    const id = await sessionId(shopper);
+    const short = id.slice(0, 8);
+
+    const page = await admin.newPage();
+    await page.goto('/admin');
+    const row = page.locator(`[data-testid="session-row"][data-session="${short}"]`);
+    await expect(row).toHaveAttribute('data-expired', 'no');
+    await expect(row).toContainText(/\d+ B/);
+    expect(Number(await page.getByTestId('session-count').textContent())).toBeGreaterThanOrEqual(2);
+
+    // Server code shortens the shopper's idle expiry; a second later it has lapsed.
+    await expireIn(id, '1s');
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return row.getAttribute('data-expired');
+        },
+        { timeout: 15_000 },
+      )
+      .toBe('yes');
+    // Listing does not purge: the expired session is still stored until the button is pressed.
+    expect(await isStored(id)).toBe(true);
+
+    await page.getByTestId('purge').click();
+    await expect(page.getByTestId('purge-result')).toHaveText(/Purged [1-9]\d* expired session/);
+    await expect(row).toHaveCount(0);
+    expect(await isStored(id)).toBe(false);
+
+    // The shopper's tab hears of it and moves to a fresh, empty session without a reload.
+    await expect(shop.getByTestId('session-id')).not.toHaveText(`${short}…`, { timeout: 15_000 });
+    await expect(shop.getByTestId('cart-count')).toHaveText('0');
+    const fresh = await sessionId(shopper);
+    expect(fresh).not.toBe(id);
+    expect(fresh.slice(0, 8)).toBe(await shownId(shop));
+    expect(await storedParams(fresh)).not.toBeNull();
+  } finally {
+    await shopper.close();
+    await admin.close();
+  }
+});

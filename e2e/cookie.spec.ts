@@ -1,0 +1,53 @@
+import { expect, test } from '@playwright/test';
+import { nonce } from './support/nonce.js';
+import { cartSaved, hydrated } from './support/page.js';
+import { COOKIE_NAME, sessionId, storedParams } from './support/store.js';
+
+test('the cookie is HttpOnly and SameSite=Lax, carries only the id, and no page or response carries private data', async ({ page, context }) => {
+  const bodies: string[] = [];
+  page.on('response', (response) => {
+    if (response.url().includes('/api/session/') && !response.url().includes('watch')) {
+      bodies.push(`${response.url()}\n${JSON.stringify(response.headers())}`);
+      void response.text().then((text) => bodies.push(text), () => undefined);
+    }
+  });
+  const user = `carol-${nonce()}`;
+  await page.goto('/');
+  await hydrated(page);
+  await page.getByTestId('add-tee').click();
+  await cartSaved(page);
+  await page.getByTestId('login-name').fill(user);
+  await page.getByTestId('login').click();
+  await expect(page.getByTestId('user')).toHaveText(`Signed in as ${user}`);
+  await page.getByTestId('add-cap').click();
+  await cartSaved(page);
+
+  const cookies = await context.cookies();
+  expect(cookies.map((c) => c.name)).toEqual([COOKIE_NAME]);
+  const [cookie] = cookies;
+  expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
+  // 128 random bits as hex: no data, nothing derived from the user.
+  expect(cookie?.value).toMatch(/^[0-9a-f]{32}$/);
+  expect(await page.evaluate(() => document.cookie)).not.toContain(COOKIE_NAME);
+
+  const stored = await storedParams(await sessionId(context));
+  const account = stored?.account as { email: string; token: string };
+  expect(account.token).toMatch(/^[0-9a-f]{32}$/);
+
+  // Every page's source (HTML with its inline RSC payload) and every session response.
+  const sources = [...bodies];
+  for (const path of ['/', '/admin', '/?latency=0']) {
+    const response = await page.request.get(path);
+    sources.push(await response.text());
+  }
+  const rsc = await page.request.get('/', { headers: { RSC: '1' } });
+  sources.push(await rsc.text());
+  expect(sources.length).toBeGreaterThan(4);
+  for (const source of sources) {
+    expect(source).not.toContain(account.token);
+    expect(source).not.toContain(account.email);
+    expect(source).not.toContain('"account"');
+  }
+  // The public params are there: the page is rendered from the session.
+  expect(sources.join('\n')).toContain(user);
+});

@@ -1,0 +1,21 @@
+import { expect } from '@playwright/test';
+import type { Page } from '@playwright/test';
+
+/**
+ * Waits until the page is hydrated (the inspector's countdown starts ticking only in the
+ * browser), so clicks reach React's handlers.
+ */
+export async function hydrated(page: Page): Promise<void> {
+  await expect(page.getByTestId('session-expires')).not.toHaveText('…');
+}
+
+/** Waits until no cart write is queued or in flight. */
+export async function cartSaved(page: Page): Promise<void> {
+  await expect(page.getByTestId('cart-state')).toHaveText(/saved/);
+}
+
+/** The short id the inspector shows (8 hex digits). */
+export async function shownId(page: Page): Promise<string> {
+  const text = (await page.getByTestId('session-id').textContent()) ?? '';
+  return text.replace('…', '');
+}

@@ -1,0 +1,44 @@
+import { createFileDriver, Session } from '@isosession/server';
+import type { BrowserContext } from '@playwright/test';
+
+// What the demo server stored, read the way the demo reads it: the same DSN (apps/demo/lib/
+// session.ts) and the run's store directory (playwright.config.ts sets E2E_DATA_DIR).
+
+export const DEMO_DSN = 'driver:file;serializer:json;id:md5';
+export const COOKIE_NAME = 'CGISESSID';
+
+export function dataDir(): string {
+  const dir = process.env.E2E_DATA_DIR;
+  if (!dir) throw new Error('E2E_DATA_DIR is not set: run the tests through playwright.config.ts (npm run e2e)');
+  return dir;
+}
+
+/** The stored session's params (public and private), or null when the store has no live session `id`. */
+export async function storedParams(id: string): Promise<Record<string, unknown> | null> {
+  // load() never creates and writes nothing unless it finds the session expired (then purges it).
+  const session = await Session.load(DEMO_DSN, id, { Directory: dataDir() });
+  if (session.isEmpty()) return null;
+  const params: Record<string, unknown> = {};
+  for (const name of session.param()) params[name] = session.param(name);
+  return params;
+}
+
+/** Whether the store still holds anything under `id` (expired or not), without loading it. */
+export async function isStored(id: string): Promise<boolean> {
+  return (await createFileDriver({ Directory: dataDir() }).retrieve(id)) !== null;
+}
+
+/** Gives a stored session an idle expiry, as server code would (load, expire, flush). */
+export async function expireIn(id: string, duration: string): Promise<void> {
+  const session = await Session.load(DEMO_DSN, id, { Directory: dataDir() });
+  if (session.isEmpty()) throw new Error(`session ${id} is not stored`);
+  session.expire(duration);
+  await session.flush();
+}
+
+/** The session id the browser holds (its cookie). */
+export async function sessionId(context: BrowserContext): Promise<string> {
+  const cookie = (await context.cookies()).find((c) => c.name === COOKIE_NAME);
+  if (!cookie) throw new Error(`the browser has no ${COOKIE_NAME} cookie`);
+  return cookie.value;
+}
