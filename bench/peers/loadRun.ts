@@ -12,6 +12,8 @@ export interface LoadResult {
   failures: number;
   /** Store writes the server counted during the run. */
   writes: WriteCounts;
+  /** CPU time the server process spent per answered request, µs: less noisy than req/s on a shared machine. */
+  cpuPerRequest: number;
 }
 
 export interface LoadOptions {
@@ -29,16 +31,18 @@ function setCookieOf(rawHeaders: string[]): string | undefined {
   return undefined;
 }
 
-async function stats(base: string): Promise<WriteCounts> {
+type Stats = WriteCounts & { cpuMicros: number };
+
+async function stats(base: string): Promise<Stats> {
   const response = await fetch(`${base}/stats`);
-  return (await response.json()) as WriteCounts;
+  return (await response.json()) as Stats;
 }
 
 /**
  * The server's counters once requests still in flight from the last run have finished
  * (autocannon stops sending at the deadline, the server completes what it got).
  */
-async function settledStats(base: string): Promise<WriteCounts> {
+async function settledStats(base: string): Promise<Stats> {
   let last = await stats(base);
   for (let attempt = 0; attempt < 30; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -88,6 +92,7 @@ export async function loadRun(options: LoadOptions): Promise<LoadResult> {
     requests: result['2xx'],
     failures: result.non2xx + result.errors + result.timeouts,
     writes: { dataWrites: after.dataWrites - before.dataWrites, touches: after.touches - before.touches },
+    cpuPerRequest: result['2xx'] === 0 ? Number.NaN : (after.cpuMicros - before.cpuMicros) / result['2xx'],
   };
 }
 

@@ -38,7 +38,8 @@ const server = createServer((req, res) => {
   const path = (req.url ?? '/').split('?')[0]!.slice(1);
   if (path === 'stats') {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ...counts, rss: process.memoryUsage().rss }));
+    const cpu = process.cpuUsage();
+    res.end(JSON.stringify({ ...counts, rss: process.memoryUsage().rss, cpuMicros: cpu.user + cpu.system }));
     return;
   }
   const handler = WORKLOADS.includes(path as Workload) ? app.handlers[path as Workload] : undefined;

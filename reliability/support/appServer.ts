@@ -16,7 +16,8 @@ import { withNodeSession } from '@isosession/server/node';
 
 export type AppConfig =
   | { kind: 'isosession'; dsn: string; dsnArgs: DsnArgs; port?: number }
-  | { kind: 'express-redis'; url: string; prefix: string; port?: number };
+  | { kind: 'express-redis'; url: string; prefix: string; port?: number }
+  | { kind: 'express-file'; directory: string; port?: number };
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -55,15 +56,23 @@ function isosessionListener(config: Extract<AppConfig, { kind: 'isosession' }>):
   }, { dsn: config.dsn, dsnArgs: config.dsnArgs });
 }
 
-async function expressListener(config: Extract<AppConfig, { kind: 'express-redis' }>): Promise<Listener> {
-  const { default: session } = await import('express-session');
+async function expressStore(config: Extract<AppConfig, { kind: 'express-redis' | 'express-file' }>, session: typeof import('express-session')) {
+  if (config.kind === 'express-file') {
+    const { default: createFileStore } = await import('session-file-store');
+    return new (createFileStore(session))({ path: config.directory, reapInterval: -1, logFn: () => {} });
+  }
   const { RedisStore } = await import('connect-redis');
   const { createClient } = await import('redis');
   const client = createClient({ url: config.url });
   client.on('error', () => {});
   await client.connect();
-  // As connect-redis's README sets it up.
-  const middleware = session({ secret: 'isosession reliability battery', resave: false, saveUninitialized: false, store: new RedisStore({ client, prefix: config.prefix }) });
+  return new RedisStore({ client, prefix: config.prefix });
+}
+
+async function expressListener(config: Extract<AppConfig, { kind: 'express-redis' | 'express-file' }>): Promise<Listener> {
+  const { default: session } = await import('express-session');
+  // As the stores' READMEs set them up.
+  const middleware = session({ secret: 'isosession reliability battery', resave: false, saveUninitialized: false, store: await expressStore(config, session) });
   return (req, res) => {
     middleware(req as never, res as never, (error?: unknown) => {
       if (error) return send(res, 500, { error: String(error) });
@@ -91,7 +100,7 @@ async function expressListener(config: Extract<AppConfig, { kind: 'express-redis
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as AppConfig;
-const app = config.kind === 'express-redis' ? await expressListener(config) : isosessionListener(config);
+const app = config.kind === 'isosession' ? isosessionListener(config) : await expressListener(config);
 const server = createServer((req, res) => {
   if (req.url?.startsWith('/stats')) {
     if (req.url.includes('gc=1')) (globalThis as { gc?: () => void }).gc?.();
