@@ -92,16 +92,17 @@ function connectionConfig(dataSource: string, user: unknown, password: unknown):
   if (!/^(mysql|mariadb):\/\//i.test(dataSource)) {
     throw invalidArgument(NAME, `DataSource must be a "mysql://user@host:3306/db" URL or a DBI "dbi:mysql:database=db;host=…" string; got ${JSON.stringify(maskPassword(dataSource))}`);
   }
+  let url: URL;
   try {
-    new URL(dataSource);
+    url = new URL(dataSource);
   } catch {
     throw invalidArgument(NAME, `DataSource is not a valid URL: ${maskPassword(dataSource)}`);
   }
-  // mysql2 lets options given beside `uri` win over the URL's own.
-  const config: PoolOptions = { uri: dataSource };
-  if (user !== undefined) config.user = user as string;
-  if (password !== undefined) config.password = password as string;
-  return config;
+  // The separate User / Password are the more specific, so they go into the URL: mysql2
+  // would let the URL's own win over an empty Password given beside it.
+  if (user !== undefined) url.username = encodeURIComponent(user as string);
+  if (password !== undefined) url.password = encodeURIComponent(password as string);
+  return { uri: url.toString() };
 }
 
 /**

@@ -48,7 +48,12 @@ function identifier(driver: string, name: string, value: unknown, fallback: stri
 /** Seconds from a number (fractions allowed) or a duration string ("5s"), as milliseconds. */
 export function timeoutMs(driver: string, value: unknown): number {
   if (value === undefined || value === null) return DEFAULT_TIMEOUT_SECONDS * 1000;
-  const seconds = typeof value === 'number' ? value : typeof value === 'string' ? parseDuration(value) : Number.NaN;
+  let seconds = Number.NaN;
+  try {
+    seconds = typeof value === 'number' ? value : typeof value === 'string' ? parseDuration(value) : Number.NaN;
+  } catch {
+    // Not a duration: reported below as this argument's mistake.
+  }
   if (!Number.isFinite(seconds) || seconds <= 0) {
     throw invalidArgument(driver, `Timeout must be more than zero seconds (a number or a string like "5s"), got ${String(value)}`);
   }
