@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { Session } from '@isosession/server';
+import { createSessionProxy } from './createSessionProxy.js';
+
+const dsn = 'driver:memory';
+let dsnArgs: { Namespace: string };
+
+beforeEach(() => {
+  dsnArgs = { Namespace: `proxy-${randomUUID()}` };
+});
+
+async function storedIds(): Promise<string[]> {
+  const ids: string[] = [];
+  await Session.find(dsn, (s) => void ids.push(s.id() as string), dsnArgs);
+  return ids;
+}
+
+function cookieOf(response: Response): string | undefined {
+  return /CGISESSID=([^;]*)/.exec(response.headers.get('set-cookie') ?? '')?.[1];
+}
+
+/** The Cookie header Next.js hands the render, as NextResponse.next({ request }) encodes it. */
+function renderCookie(response: Response): string | null {
+  return response.headers.get('x-middleware-request-cookie');
+}
+
+describe('createSessionProxy', () => {
+  it('gives a new visitor a stored session, its cookie, and the same cookie to the render', async () => {
+    const proxy = createSessionProxy({ dsn, dsnArgs, prepare: (s) => void (s.expire() === undefined && s.expire('2h')) });
+    const response = await proxy(new Request('http://shop.test/', { headers: { cookie: 'other=1' } }));
+    const id = cookieOf(response);
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(await storedIds()).toEqual([id]);
+    expect((await Session.load(dsn, id as string, dsnArgs)).expire()).toBe(7200);
+    expect(renderCookie(response)).toBe(`other=1; CGISESSID=${id}`);
+    expect(response.headers.get('x-middleware-next')).toBe('1');
+  });
+
+  it('keeps a returning visitor on the same session and moves its idle expiry', async () => {
+    const existing = await Session.new(dsn, null, dsnArgs, { now: () => Date.now() - 60_000 });
+    existing.expire('1h');
+    await existing.flush();
+    const id = existing.id() as string;
+    const proxy = createSessionProxy({ dsn, dsnArgs });
+    const response = await proxy(new Request('http://shop.test/', { headers: { cookie: `CGISESSID=${id}` } }));
+    expect(cookieOf(response)).toBe(id);
+    expect(renderCookie(response)).toBe(`CGISESSID=${id}`);
+    const atime = (await Session.load(dsn, id, dsnArgs)).atime() as number;
+    expect(atime).toBeGreaterThan(existing.atime() as number);
+    expect(await storedIds()).toEqual([id]);
+  });
+
+  it('replaces an unknown or expired id with a fresh session, for the browser and the render', async () => {
+    const proxy = createSessionProxy({ dsn, dsnArgs });
+    const response = await proxy(new Request('http://shop.test/', { headers: { cookie: `CGISESSID=${'f'.repeat(32)}` } }));
+    const id = cookieOf(response);
+    expect(id).not.toBe('f'.repeat(32));
+    expect(renderCookie(response)).toBe(`CGISESSID=${id}`);
+  });
+
+  it('lets server action requests through untouched (the action sets the cookie itself)', async () => {
+    const proxy = createSessionProxy({ dsn, dsnArgs });
+    const response = await proxy(new Request('http://shop.test/', { method: 'POST', headers: { 'next-action': 'abc123' } }));
+    expect(response.headers.get('set-cookie')).toBeNull();
+    expect(await storedIds()).toEqual([]);
+  });
+});

@@ -1,0 +1,35 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import superjson from 'superjson';
+import { z } from 'zod';
+import { createSessionRouter, defineSessionParams } from '@isosession/trpc';
+import { createSessionRouteHandler } from './createSessionRouteHandler.js';
+
+const params = defineSessionParams({
+  theme: { schema: z.enum(['light', 'dark']), default: 'light', writable: true },
+});
+
+describe('createSessionRouteHandler', () => {
+  it('serves the router under its endpoint: get creates the session and sets its cookie, set writes through it', async () => {
+    const router = createSessionRouter({ dsn: 'driver:memory', dsnArgs: { Namespace: `route-${randomUUID()}` }, params });
+    const handler = createSessionRouteHandler(router, { endpoint: '/api/session' });
+
+    const got = await handler(new Request('http://shop.test/api/session/get'));
+    expect(got.status).toBe(200);
+    const cookie = got.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^CGISESSID=[0-9a-f]{32};.*HttpOnly; SameSite=Lax/);
+    const first = superjson.deserialize<{ id: string; params: { theme: string } }>((await got.json()).result.data);
+    expect(first.params.theme).toBe('light');
+
+    const set = await handler(
+      new Request('http://shop.test/api/session/set', {
+        method: 'POST',
+        headers: { cookie: cookie.split(';')[0] as string, 'content-type': 'application/json', origin: 'http://shop.test', host: 'shop.test' },
+        body: JSON.stringify(superjson.serialize({ name: 'theme', value: 'dark' })),
+      }),
+    );
+    expect(set.status).toBe(200);
+    const second = superjson.deserialize<{ id: string; params: { theme: string } }>((await set.json()).result.data);
+    expect(second).toMatchObject({ id: first.id, params: { theme: 'dark' } });
+  });
+});

@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { isSessionError } from '@isosession/core';
+import { Session } from '@isosession/server';
+import { createMemorySessionBus, defineSessionParams } from '@isosession/trpc';
+import type { SessionChange } from '@isosession/trpc';
+import { fakeRequest } from './testing/fakeRequest.js';
+import type { FakeRequest } from './testing/fakeRequest.js';
+
+let current: FakeRequest;
+vi.mock('next/headers.js', () => ({
+  cookies: async () => current.jar,
+  headers: async () => current.headers,
+}));
+
+const { getSession } = await import('./getSession.js');
+const { snapshot } = await import('./snapshot.js');
+
+const dsn = 'driver:memory';
+let dsnArgs: { Namespace: string };
+const params = defineSessionParams({
+  theme: { schema: z.enum(['light', 'dark']), default: 'light', writable: true },
+  user: { schema: z.string().nullable(), default: null },
+});
+
+beforeEach(() => {
+  dsnArgs = { Namespace: `next-${randomUUID()}` };
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** A stored session, as an earlier request would have left it. */
+async function storedSession(values: Record<string, unknown> = {}): Promise<string> {
+  const session = await Session.new(dsn, null, dsnArgs);
+  session.param(values);
+  await session.flush();
+  return session.id() as string;
+}
+
+async function load(id: string): Promise<Session> {
+  return Session.load(dsn, id, dsnArgs);
+}
+
+function record(bus = createMemorySessionBus()) {
+  const changes: SessionChange[] = [];
+  const publish = bus.publish.bind(bus);
+  bus.publish = (change) => {
+    changes.push(change);
+    return publish(change);
+  };
+  return { bus, changes };
+}
+
+describe('getSession in a server component (read-only)', () => {
+  it('loads the session the cookie names, and flushing it unchanged writes nothing and sets no cookie', async () => {
+    const id = await storedSession({ theme: 'dark' });
+    const before = (await load(id)).dataref();
+    current = fakeRequest({ cookies: { CGISESSID: id }, writable: false });
+    const session = await getSession({ dsn, dsnArgs });
+    expect(session.id()).toBe(id);
+    expect(session.param('theme')).toBe('dark');
+    await session.flush();
+    await session.close();
+    expect(current.jar.written).toEqual([]);
+    expect((await load(id)).dataref()).toEqual(before);
+  });
+
+  it('never creates a session for a visitor without one', async () => {
+    current = fakeRequest({ writable: false });
+    const session = await getSession({ dsn, dsnArgs });
+    expect(session.isEmpty()).toBe(true);
+    const ids: string[] = [];
+    await Session.find(dsn, (s) => void ids.push(s.id() as string), dsnArgs);
+    expect(ids).toEqual([]);
+  });
+
+  it('refuses to flush a change or delete, with a message that says where to change sessions', async () => {
+    const id = await storedSession({ theme: 'light' });
+    current = fakeRequest({ cookies: { CGISESSID: id }, writable: false });
+    const session = await getSession({ dsn, dsnArgs });
+    session.param('theme', 'dark');
+    const error = await session.flush().catch((e: unknown) => e);
+    expect(isSessionError(error) && error.code).toBe('INVALID_ARGUMENT');
+    expect((error as Error).message).toMatch(/server action or route handler/);
+    expect(() => session.delete()).toThrow(/read-only/);
+    expect((await load(id)).param('theme')).toBe('light');
+    expect(current.jar.written).toEqual([]);
+  });
+
+  it('mode "read" keeps a writable request read-only', async () => {
+    current = fakeRequest({ writable: true });
+    const session = await getSession({ dsn, dsnArgs, mode: 'read' });
+    expect(session.isEmpty()).toBe(true);
+  });
+});
+
+describe('getSession in a server action or route handler (read-write)', () => {
+  it('creates a session for a new visitor; flush stores it and sets an HttpOnly, SameSite=Lax cookie carrying only the id', async () => {
+    const { bus, changes } = record();
+    current = fakeRequest({ writable: true });
+    const session = await getSession({ dsn, dsnArgs, bus });
+    session.param('theme', 'dark');
+    session.expire('1h');
+    await session.flush();
+    const id = session.id() as string;
+    expect((await load(id)).param('theme')).toBe('dark');
+    expect(current.jar.written).toHaveLength(1);
+    expect(current.jar.written[0]).toMatchObject({ name: 'CGISESSID', value: id, httpOnly: true, sameSite: 'lax', path: '/', maxAge: 3600 });
+    expect(current.jar.written[0]?.secure).toBeUndefined();
+    expect(changes).toEqual([{ id, version: session.version() }]);
+  });
+
+  it('marks the cookie Secure when Next.js recorded https', async () => {
+    current = fakeRequest({ writable: true, headers: { 'x-forwarded-proto': 'https' } });
+    const session = await getSession({ dsn, dsnArgs });
+    await session.flush();
+    expect(current.jar.written[0]?.secure).toBe(true);
+  });
+
+  it('regenerate(): the cookie moves to the new id, the old id is gone, and only the new id is announced', async () => {
+    const id = await storedSession({ theme: 'dark' });
+    const { bus, changes } = record();
+    current = fakeRequest({ cookies: { CGISESSID: id }, writable: true });
+    const session = await getSession({ dsn, dsnArgs, bus });
+    session.regenerate();
+    session.param('user', 'alice');
+    await session.flush();
+    const next = session.id() as string;
+    expect(next).not.toBe(id);
+    expect(current.jar.written.at(-1)).toMatchObject({ name: 'CGISESSID', value: next });
+    expect((await load(id)).isEmpty()).toBe(true);
+    expect((await load(next)).param('user')).toBe('alice');
+    // A "deleted" for the old id would send its tabs to refresh with the old cookie, racing
+    // the new one to the browser.
+    expect(changes).toEqual([{ id: next, version: session.version() }]);
+  });
+
+  it('delete(): the cookie is removed and the watchers of the session are told it ended', async () => {
+    const id = await storedSession({ theme: 'dark' });
+    const { bus, changes } = record();
+    current = fakeRequest({ cookies: { CGISESSID: id }, writable: true });
+    const session = await getSession({ dsn, dsnArgs, bus });
+    session.delete();
+    await session.flush();
+    expect(current.jar.written.at(-1)).toMatchObject({ name: 'CGISESSID', value: '', maxAge: 0 });
+    expect((await load(id)).isEmpty()).toBe(true);
+    expect(changes).toEqual([{ id, version: 0, deleted: true }]);
+  });
+
+  it('a second getSession in the same action sees the session the first one created', async () => {
+    current = fakeRequest({ writable: true });
+    const first = await getSession({ dsn, dsnArgs });
+    first.param('user', 'bob');
+    await first.flush();
+    const second = await getSession({ dsn, dsnArgs });
+    expect(second.id()).toBe(first.id());
+    expect(second.param('user')).toBe('bob');
+  });
+
+  it('takes the address from X-Forwarded-For only with trustProxy', async () => {
+    current = fakeRequest({ writable: true, headers: { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' } });
+    const untrusted = await getSession({ dsn, dsnArgs });
+    await untrusted.flush();
+    expect(untrusted.remoteAddr()).toBeUndefined();
+    current = fakeRequest({ writable: true, headers: { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' } });
+    const trusted = await getSession({ dsn, dsnArgs, sessionParams: { trustProxy: true } });
+    await trusted.flush();
+    expect(trusted.remoteAddr()).toBe('203.0.113.7');
+  });
+
+  it('mode "write" where cookies cannot be set stores the session but says why the cookie was not sent', async () => {
+    current = fakeRequest({ writable: false });
+    const session = await getSession({ dsn, dsnArgs, mode: 'write' });
+    const error = await session.flush().catch((e: unknown) => e);
+    expect(isSessionError(error) && error.code).toBe('INVALID_ARGUMENT');
+    expect((error as Error).message).toMatch(/cannot set its cookie/);
+  });
+});
+
+describe('snapshot', () => {
+  it('carries the declared params only (defaults for unset ones), never a private one', async () => {
+    const id = await storedSession({ theme: 'dark', account: { token: 'secret-token' } });
+    current = fakeRequest({ cookies: { CGISESSID: id }, writable: false });
+    const session = await getSession({ dsn, dsnArgs });
+    const shot = snapshot(session, params);
+    expect(shot).toMatchObject({ id, params: { theme: 'dark', user: null }, isNew: false });
+    expect(JSON.stringify(shot)).not.toContain('secret-token');
+  });
+
+  it('of a request without a session: INVALID_ARGUMENT pointing at the proxy', async () => {
+    current = fakeRequest({ writable: false });
+    const session = await getSession({ dsn, dsnArgs });
+    expect(() => snapshot(session, params)).toThrow(/createSessionProxy/);
+  });
+});
