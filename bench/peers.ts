@@ -58,6 +58,12 @@ function writesPerRequest(runs: LoadResult[]): string {
   return `${total.dataWrites.toLocaleString('en-US')} / ${total.touches.toLocaleString('en-US')} (${(total.dataWrites / requests).toFixed(2)} / ${(total.touches / requests).toFixed(2)} per req)`;
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 function table(workload: Workload, cells: Cell[]): string {
   const summaries = new Map(cells.map((cell) => [cell.system.name, summarize(cell.runs.map((run) => ({ ops: run.requests, opsPerSec: run.reqPerSec, p50: run.p50, p99: run.p99 })))]));
   const lines = [
@@ -65,8 +71,8 @@ function table(workload: Workload, cells: Cell[]): string {
     '',
     ABOUT[workload],
     '',
-    '| system | req/s (min–max) | p50 ms | p99 ms | isosession / express-session | ÷ floor | data writes / touches | failed |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|',
+    '| system | req/s (min–max) | p50 ms | p99 ms | server CPU µs/req | isosession / express-session | ÷ floor | data writes / touches | failed |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const cell of cells) {
     const summary = summaries.get(cell.system.name)!;
@@ -74,7 +80,8 @@ function table(workload: Workload, cells: Cell[]): string {
     const floor = floorFor(cell.system.store);
     const isOurs = cell.system.family === 'isosession';
     const failures = cell.runs.reduce((sum, run) => sum + run.failures, 0);
-    lines.push(`| ${cell.system.label} | ${formatOps(summary.opsPerSec)} (${formatOps(summary.min)}–${formatOps(summary.max)}) | ${formatMs(summary.p50)} | ${formatMs(summary.p99)} | ${isOurs && peer ? ratio(summary, summaries.get(peer)) : ''} | ${cell.system.family === 'floor' ? '' : `${ratio(summary, summaries.get(floor))} (${floor})`} | ${writesPerRequest(cell.runs)} | ${failures} |`);
+    const cpu = median(cell.runs.map((run) => run.cpuPerRequest));
+    lines.push(`| ${cell.system.label} | ${formatOps(summary.opsPerSec)} (${formatOps(summary.min)}–${formatOps(summary.max)}) | ${formatMs(summary.p50)} | ${formatMs(summary.p99)} | ${Math.round(cpu)} | ${isOurs && peer ? ratio(summary, summaries.get(peer)) : ''} | ${cell.system.family === 'floor' ? '' : `${ratio(summary, summaries.get(floor))} (${floor})`} | ${writesPerRequest(cell.runs)} | ${failures} |`);
   }
   return lines.join('\n');
 }
@@ -150,6 +157,7 @@ export async function run(argv: string[]): Promise<void> {
     '',
     '- isosession: the node:http adapter `withNodeSession`, signed ids (`sessionParams.secret`; express-session always signs), JSON serializer. express-session: `resave: false, saveUninitialized: false` (its README\'s advice). iron-session: `getIronSession` + `save()`.',
     '- **isosession / express-session**: isosession req/s ÷ express-session req/s on the same store (target ≥ 1.00×). **÷ floor**: req/s ÷ the floor\'s req/s (raw file / redis / PostgreSQL for those stores, the bare server for memory, sqlite and cookies).',
+    '- **server CPU µs/req**: CPU time (user + system, all threads) of the server process per answered request, median of the runs: steadier than req/s when other work shares the machine.',
     '- **data writes / touches**: what the store was asked to write during the measured runs (isosession: a counting wrapper around the driver, counting update/store attempts and touches; express-session: the store\'s set() and touch() calls; floors: their SETs). A touch moves only the expiry/atime: for isosession file a utimes, redis a HSET atime + PEXPIRE; express-session\'s MemoryStore and session-file-store rewrite the whole session on touch, connect-redis sends EXPIRE, connect-pg-simple an UPDATE.',
     '',
     ...workloads.flatMap((workload) => [table(workload, systems.map((system) => cells.get(`${system.name}/${workload}`)!)), '']),

@@ -13,7 +13,7 @@ function innerArgs(store: Store, context: AppContext): DsnArgs {
     case 'memory':
       return { Namespace: `bench-${context.token}` };
     case 'file':
-      return { Directory: join(context.directory, 'sessions'), ...JSON.parse(process.env.H7_FILE_ARGS ?? '{}') };
+      return { Directory: join(context.directory, 'sessions') };
     case 'sqlite':
       return { DataSource: join(context.directory, 'sessions.sqlite'), TableName: `bench_${context.token}` };
     case 'redis':
