@@ -532,6 +532,8 @@ describe('S16: stored data that is not a session table', () => {
     ['null', 'null'],
     ['an object without _SESSION_ID', '{"a":1,"_SESSION_CTIME":1,"_SESSION_ATIME":1}'],
     ['undecodable bytes', '{{{ not json'],
+    // Adopting it would flush to, and send the cookie of, the other session.
+    ['a table that names another session', `{"_SESSION_ID":"${'f'.repeat(32)}","_SESSION_CTIME":1,"_SESSION_ATIME":1}`],
   ])('S16: %s rejects load and new with SessionError instead of an empty session', async (_label, content) => {
     const id = '0'.repeat(31) + '1';
     await writeFile(join(dir, `cgisess_${id}`), content);

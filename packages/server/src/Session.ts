@@ -239,6 +239,13 @@ export class Session {
       throw new SessionError('CORRUPT', `stored data for session "${id}" cannot be read by serializer "${this.#config.resolved.serializer}" (${(error as Error).message}); the stored copy was left as it is`, { cause: error });
     }
     const table = checkTable(value, id);
+    // S16: the table must name the session it is stored under. A copy naming another id (a
+    // corrupt or planted blob) would be adopted under that id: flushed to another key, and its
+    // cookie sent to this client. Found by the reliability battery's stored-blob fuzz.
+    const storedId = this.#storeKey(id);
+    if (table[ID] !== storedId) {
+      throw new SessionError('CORRUPT', `stored data for session "${id}" names another session (${JSON.stringify(table[ID])}); the stored copy was left as it is`);
+    }
     // hashIds: the stored _SESSION_ID is the hash; in memory the session carries its real id.
     if (this.#config.sessionParams.hashIds && id !== this.#storedKey) setKey(table, ID, id);
     const recordAtime = typeof raw === 'object' && !(raw instanceof Uint8Array) ? raw.atime : undefined;
