@@ -141,6 +141,11 @@ export async function createPostgresqlDriver(args: DsnArgs = {}): Promise<SqlDri
     // An idle connection that dies (server restart, pg_terminate_backend) is dropped by the
     // pool, which then emits 'error': without a listener that would crash the process.
     pool.on('error', ignore);
+    // pg emits 'error' on a connected client the server ends while no query runs on it
+    // (pg_terminate_backend, a restart). There are moments with neither the pool's listener nor
+    // lease()'s on a client, and an unheard 'error' kills the process (found by the reliability
+    // battery: pg_terminate_backend under load). A dead client still fails its next query.
+    pool.on('connect', (client) => client.on('error', ignore));
     owned = true;
     where = maskPassword(args.DataSource);
   } else {
