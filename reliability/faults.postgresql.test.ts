@@ -31,7 +31,8 @@ describe.runIf(pgUp && driverRegistered('postgresql'))('postgresql faults under 
     const { default: pg } = await import('pg');
     const admin = new pg.Client({ connectionString: SERVICE_URLS.postgresql });
     await admin.connect();
-    let timer: NodeJS.Timeout | undefined;
+    let terminating = false;
+    let loop: Promise<void> | undefined;
     let terminated = 0;
     const terminate = async () => {
       const result = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()', [opened.applicationName]);
@@ -42,15 +43,20 @@ describe.runIf(pgUp && driverRegistered('postgresql'))('postgresql faults under 
         lengthMs: 2000,
         alwaysDown: false,
         async begin() {
-          await terminate();
-          timer = setInterval(() => void terminate().catch(() => {}), 100);
+          terminating = true;
+          // Back to back: every connection the pool opens is terminated again within milliseconds.
+          loop = (async () => {
+            while (terminating) await terminate();
+          })();
         },
         async end() {
-          clearInterval(timer);
+          terminating = false;
+          await loop;
         },
       });
     } finally {
-      clearInterval(timer);
+      terminating = false;
+      await loop?.catch(() => {});
       await admin.end();
     }
     process.stdout.write(`reliability: postgresql connections terminated: ${terminated}\n`);

@@ -156,7 +156,12 @@ export async function dumpSessions(base: string, cookies: string[]): Promise<Map
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   try {
     const dumps = await Promise.all(cookies.map(async (cookie) => {
-      const answer = await httpGet(agent, `${base}/dump`, cookie);
+      let answer = await httpGet(agent, `${base}/dump`, cookie);
+      // A store that is still coming back answers 503 for a moment: ask again, never misread it.
+      for (let attempt = 0; answer.status === 503 && attempt < 50; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        answer = await httpGet(agent, `${base}/dump`, cookie);
+      }
       const dump = JSON.parse(answer.body) as Dump & { isNew: boolean };
       if (answer.status !== 200 || dump.isNew) throw new Error(`/dump of ${cookie}: ${answer.status} ${answer.body.slice(0, 200)} (the session is gone)`);
       return [cookie, dump] as const;

@@ -44,12 +44,17 @@ export async function outageUnderLoad(scenario: string, app: RunningApp, outage:
   // One request of our own in the middle of the outage: what a user sees.
   await sleep(Math.min(outage.lengthMs / 2, 1500));
   const agent = new Agent({ keepAlive: false });
-  const sample = await httpGet(agent, `${base}/op?kind=set&name=probe&value=1`, cookies[0]);
+  const sample = await httpGet(agent, `${base}/op?kind=set&name=probe&value=1`, cookies[0]).catch(async (error: Error) => {
+    await sleep(200);
+    throw new Error(`${error.message}; ${app.crash() ?? 'the app process is still running'}`);
+  });
   await sleep(Math.max(0, outage.lengthMs - Math.min(outage.lengthMs / 2, 1500)));
   await outage.end();
   phase = 'after';
   const restoredAt = Date.now() - started;
   const report = await load;
+  // The app process must have lived through it: a crash is the worst answer of all.
+  expect(app.crash()).toBeUndefined();
 
   const verdict = verify(report.params, await dumpSessions(base, cookies));
   const recovery = recoveryMs(report.timeline, restoredAt);

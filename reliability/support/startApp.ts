@@ -16,6 +16,8 @@ export interface RunningApp {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Closes stdin: the server closes its stores and exits. */
   stop(): Promise<void>;
+  /** How the process ended, with the tail of its stderr, if it has (a crash is a finding). */
+  crash(): string | undefined;
 }
 
 /** Starts reliability/support/appServer.ts in a child process (with --expose-gc). */
@@ -25,7 +27,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
+    if (stderr.length < 6000) stderr += chunk.toString();
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
@@ -40,7 +42,12 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     });
   });
   const base = `http://127.0.0.1:${port}`;
+  let expectedExit = false;
   return {
+    crash() {
+      if (expectedExit || (child.exitCode === null && child.signalCode === null)) return undefined;
+      return `app server exited (code ${child.exitCode}, signal ${child.signalCode}): ${stderr}`;
+    },
     base,
     port,
     pid: child.pid!,
@@ -49,12 +56,14 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       return (await response.json()) as { rss: number; heapUsed: number };
     },
     async kill(signal = 'SIGKILL') {
+      expectedExit = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
       await exited;
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      expectedExit = true;
       child.stdin!.end();
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
