@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Session, SessionError } from '../index.js';
+import { Session, SessionError, createMysqlDriver } from '../index.js';
 import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
 import { dropTables, onMysql, randomTableName } from '../testing/sqlTables.js';
 import { runSqlServerSuite } from '../testing/sqlServerSuite.js';
@@ -13,6 +13,7 @@ describe.runIf(await serviceAvailable('mysql'))('mysql', () => {
     aliasDsn: 'driver:mariadb',
     url: SERVICE_URLS.mysql,
     clientModule: 'mysql2/promise',
+    createDriver: createMysqlDriver,
     rowCount: (table) => onMysql(async (query) => Number((await query(`SELECT COUNT(*) AS n FROM \`${table}\``))[0]!.n)),
     columns: (table) => onMysql(async (query) =>
       (await query('SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [table])).map((row) => String(row.c).toLowerCase())),

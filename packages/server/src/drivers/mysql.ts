@@ -4,6 +4,8 @@ import type { DsnArgs, Merge, MergeResult, RawSession, StoreMeta, StoredRecord }
 import { createConnectionLock } from './connectionLock.js';
 import { withDeadline } from './deadline.js';
 import type { Deadline } from './deadline.js';
+import { createRecentCopies, firstVersion } from './recentCopies.js';
+import type { VersionedCopy } from './recentCopies.js';
 import { invalidArgument, maskPassword, parseDbiDataSource, parseSqlOptions, purgeTime, toBytes } from './sqlOptions.js';
 import type { SqlDriver } from './sqlOptions.js';
 
@@ -111,7 +113,8 @@ function connectionConfig(dataSource: string, user: unknown, password: unknown):
  * `Handle` (your mysql2 Pool or Connection, promise or callback style, never closed here) or
  * `DataSource` (a `mysql://` URL or a DBI `dbi:mysql:database=…` string), `User`, `Password`,
  * `TableName`, `IdColName` (`id`), `DataColName` (`a_session`), `Timeout` (seconds, default 5).
- * `update` is a transaction around `SELECT … FOR UPDATE`.
+ * `update` first tries one compare-and-swap on the row's version, and otherwise runs a
+ * transaction around `SELECT … FOR UPDATE` (see postgresql.ts, which this mirrors).
  */
 export async function createMysqlDriver(args: DsnArgs = {}): Promise<SqlDriver> {
   const options = parseSqlOptions(NAME, args);
@@ -169,20 +172,23 @@ export async function createMysqlDriver(args: DsnArgs = {}): Promise<SqlDriver> 
   PRIMARY KEY (${idCol}),
   KEY \`${options.indexName}\` (expires_at)
 ) ENGINE=InnoDB`;
-  const SELECT = `SELECT ${dataCol} AS data, atime FROM ${table} WHERE ${idCol} = ?`;
+  const SELECT = `SELECT ${dataCol} AS data, atime, version FROM ${table} WHERE ${idCol} = ?`;
   const SELECT_FOR_UPDATE = `${SELECT} FOR UPDATE`;
   // VALUES(col) in ON DUPLICATE KEY UPDATE is what MariaDB and MySQL both accept.
-  const UPSERT = `INSERT INTO ${table} (${idCol}, ${dataCol}, atime, expires_at, version) VALUES (?, ?, ?, ?, 1)
+  const UPSERT = `INSERT INTO ${table} (${idCol}, ${dataCol}, atime, expires_at, version) VALUES (?, ?, ?, ?, ?)
 ON DUPLICATE KEY UPDATE ${dataCol} = VALUES(${dataCol}), atime = VALUES(atime), expires_at = VALUES(expires_at), version = version + 1`;
-  const INSERT_NEW = `INSERT INTO ${table} (${idCol}, ${dataCol}, atime, expires_at, version) VALUES (?, ?, ?, ?, 1)`;
+  const INSERT_NEW = `INSERT INTO ${table} (${idCol}, ${dataCol}, atime, expires_at, version) VALUES (?, ?, ?, ?, ?)`;
   const UPDATE = `UPDATE ${table} SET ${dataCol} = ?, atime = ?, expires_at = ?, version = version + 1 WHERE ${idCol} = ?`;
+  const SWAP = `${UPDATE} AND version = ?`;
   // version moves too, so affectedRows counts a matched row even without CLIENT_FOUND_ROWS.
   const TOUCH = `UPDATE ${table} SET atime = ?, expires_at = ?, version = version + 1 WHERE ${idCol} = ?`;
   const DELETE = `DELETE FROM ${table} WHERE ${idCol} = ?`;
+  const DELETE_IF = `${DELETE} AND version = ?`;
   const PAGE = `SELECT ${idCol} AS id FROM ${table} WHERE ${idCol} > ? ORDER BY ${idCol} LIMIT ${PAGE_SIZE}`;
   const PURGE = `DELETE FROM ${table} WHERE expires_at <= ?`;
 
   const lock = single ? createConnectionLock() : undefined;
+  const recent = createRecentCopies();
   let tableReady = false;
   let creating: Promise<void> | undefined;
   let closed = false;
@@ -288,13 +294,13 @@ ON DUPLICATE KEY UPDATE ${dataCol} = VALUES(${dataCol}), atime = VALUES(atime), 
     });
   }
 
-  function record(row: RowDataPacket): StoredRecord {
-    return { data: row.data as Buffer, atime: Number(row.atime) };
+  function copyOf(row: RowDataPacket): VersionedCopy {
+    return { record: { data: row.data as Buffer, atime: Number(row.atime) }, version: Number(row.version) };
   }
 
-  async function select(conn: Queryable, sql: string, id: string): Promise<RowDataPacket | undefined> {
+  async function select(conn: Queryable, sql: string, id: string): Promise<VersionedCopy | null> {
     const [rows] = await conn.query<RowDataPacket[]>(sql, [id]);
-    return rows[0];
+    return rows[0] ? copyOf(rows[0]) : null;
   }
 
   async function write(conn: Queryable, sql: string, params: unknown[]): Promise<number> {
@@ -306,34 +312,88 @@ ON DUPLICATE KEY UPDATE ${dataCol} = VALUES(${dataCol}), atime = VALUES(atime), 
     return [toBytes(data), meta.atime, meta.expiresAt ?? null];
   }
 
-  async function update(conn: Queryable, id: string, merge: Merge, progress: { committing: boolean }): Promise<void> {
+  function written(id: string, data: RawSession, storeMeta: StoreMeta, version: number): void {
+    recent.set(id, { record: { data, atime: storeMeta.atime }, version });
+  }
+
+  /** One compare-and-swap, no transaction; see postgresql.ts optimistic(). */
+  async function optimistic(conn: Queryable, id: string, merge: Merge, progress: { committing: boolean }): Promise<boolean> {
+    let copy = recent.get(id) ?? null;
+    const fresh = copy === null;
+    if (fresh) copy = await select(conn, SELECT, id);
+    let result: MergeResult;
+    try {
+      result = merge(copy ? { ...copy.record } : null);
+    } catch (error) {
+      if (fresh) throw new MergeThrew(error);
+      return false;
+    }
+    if (result.action === 'keep') return fresh;
+    // On a remembered copy the write is the first statement on this connection: a pooled
+    // connection the server closed while idle fails it unrun, and the call is retried.
+    if (fresh) progress.committing = true;
+    if (result.action === 'remove') {
+      if (!copy) return true;
+      recent.forget(id);
+      return (await write(conn, DELETE_IF, [id, copy.version])) === 1;
+    }
+    const { data, meta: storeMeta } = result;
+    if (copy) {
+      if ((await write(conn, SWAP, [...meta(data, storeMeta), id, copy.version])) === 1) {
+        written(id, data, storeMeta, copy.version + 1);
+        return true;
+      }
+    } else {
+      const version = firstVersion();
+      try {
+        await write(conn, INSERT_NEW, [id, ...meta(data, storeMeta), version]);
+        written(id, data, storeMeta, version);
+        return true;
+      } catch (error) {
+        if (errorCode(error) !== 'ER_DUP_ENTRY') throw error;
+      }
+    }
+    recent.forget(id);
+    return false;
+  }
+
+  /** The merge under the row lock: for a write that lost its compare-and-swap to another. */
+  async function locked(conn: Queryable, id: string, merge: Merge, progress: { committing: boolean }): Promise<void> {
     await conn.query('START TRANSACTION');
+    let after: (() => void) | undefined;
     try {
       // The row lock makes every other write of this id wait until COMMIT.
-      const row = await select(conn, SELECT_FOR_UPDATE, id);
+      const copy = await select(conn, SELECT_FOR_UPDATE, id);
       let result: MergeResult;
       try {
-        result = merge(row ? record(row) : null);
+        result = merge(copy ? { ...copy.record } : null);
       } catch (error) {
         throw new MergeThrew(error);
       }
       if (result.action === 'store') {
-        if (row) await write(conn, UPDATE, [...meta(result.data, result.meta), id]);
-        else {
+        const { data, meta: storeMeta } = result;
+        if (copy) {
+          await write(conn, UPDATE, [...meta(data, storeMeta), id]);
+          after = () => written(id, data, storeMeta, copy.version + 1);
+        } else {
+          const version = firstVersion();
           try {
-            await write(conn, INSERT_NEW, [id, ...meta(result.data, result.meta)]);
+            await write(conn, INSERT_NEW, [id, ...meta(data, storeMeta), version]);
           } catch (error) {
             // Another transaction created the id meanwhile (we waited for its commit): the
             // merge must run again on that row, never overwrite it.
             if (errorCode(error) === 'ER_DUP_ENTRY') throw RACE_LOST;
             throw error;
           }
+          after = () => written(id, data, storeMeta, version);
         }
-      } else if (result.action === 'remove' && row) {
+      } else if (result.action === 'remove' && copy) {
         await write(conn, DELETE, [id]);
       }
       progress.committing = true;
+      recent.forget(id);
       await conn.query('COMMIT');
+      after?.();
     } catch (error) {
       if (!progress.committing) await conn.query('ROLLBACK').catch(ignore);
       throw error;
@@ -342,18 +402,25 @@ ON DUPLICATE KEY UPDATE ${dataCol} = VALUES(${dataCol}), atime = VALUES(atime), 
 
   return {
     retrieve(id) {
-      return run('retrieve', async (conn) => {
-        const row = await select(conn, SELECT, id);
-        return row ? record(row) : null;
+      return run('retrieve', async (conn): Promise<StoredRecord | null> => {
+        const copy = await select(conn, SELECT, id);
+        if (!copy) {
+          recent.forget(id);
+          return null;
+        }
+        recent.set(id, copy);
+        return { ...copy.record };
       });
     },
     store(id, data, storeMeta) {
       return run('store', async (conn) => {
-        await write(conn, UPSERT, [id, ...meta(data, storeMeta)]);
+        recent.forget(id);
+        await write(conn, UPSERT, [id, ...meta(data, storeMeta), firstVersion()]);
       });
     },
     remove(id) {
       return run('remove', async (conn) => {
+        recent.forget(id);
         await write(conn, DELETE, [id]);
       });
     },
@@ -371,10 +438,23 @@ ON DUPLICATE KEY UPDATE ${dataCol} = VALUES(${dataCol}), atime = VALUES(atime), 
       }
     },
     update(id, merge) {
-      return run('update', (conn, progress) => update(conn, id, merge, progress));
+      let first = true;
+      return run('update', async (conn, progress) => {
+        // A retry of this call (a dead connection, a lost race) goes straight to the lock.
+        if (first) {
+          first = false;
+          if (await optimistic(conn, id, merge, progress)) return;
+          // Not landed, so nothing was written: the locked attempt may be retried as a whole.
+          progress.committing = false;
+        }
+        await locked(conn, id, merge, progress);
+      });
     },
     touch(id, touchMeta) {
-      return run('touch', async (conn) => (await write(conn, TOUCH, [touchMeta.atime, touchMeta.expiresAt ?? null, id])) > 0);
+      return run('touch', async (conn) => {
+        recent.forget(id);
+        return (await write(conn, TOUCH, [touchMeta.atime, touchMeta.expiresAt ?? null, id])) > 0;
+      });
     },
     purgeExpired(now) {
       const cutoff = purgeTime(NAME, now);

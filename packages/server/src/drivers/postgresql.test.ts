@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Session, SessionError } from '../index.js';
+import { Session, SessionError, createPostgresqlDriver } from '../index.js';
 import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
 import { dropTables, onPostgresql, randomTableName } from '../testing/sqlTables.js';
 import { runSqlServerSuite } from '../testing/sqlServerSuite.js';
@@ -14,6 +14,7 @@ describe.runIf(await serviceAvailable('postgresql'))('postgresql', () => {
     aliasDsn: 'driver:pg',
     url: SERVICE_URLS.postgresql,
     clientModule: 'pg',
+    createDriver: createPostgresqlDriver,
     rowCount: (table) => onPostgresql(async (query) => Number((await query(`SELECT count(*) AS n FROM "${table}"`)).rows[0]!.n)),
     columns: (table) => onPostgresql(async (query) =>
       (await query('SELECT column_name AS c FROM information_schema.columns WHERE table_name = $1', [table])).rows.map((row) => String(row.c).toLowerCase())),

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Session, SessionError, purgeExpired } from '../index.js';
-import type { DsnArgs, SqlDriver } from '../index.js';
+import type { DsnArgs, Merge, SqlDriver, StoredRecord } from '../index.js';
 import { randomId } from '../drivers/driverContract.js';
 import { firstUseFromProcesses } from './firstUse.js';
 import { dropTables, randomTableName } from './sqlTables.js';
@@ -19,6 +19,8 @@ export interface SqlServerSuiteOptions {
   url: string;
   /** The client module the driver imports, loaded early by child processes. */
   clientModule: string;
+  /** The driver's factory, for two instances on one table (two processes' worth of caches). */
+  createDriver(args: DsnArgs): Promise<SqlDriver>;
   rowCount(table: string): Promise<number>;
   /** Column names of `table`, lower case. */
   columns(table: string): Promise<string[]>;
@@ -174,6 +176,97 @@ export function runSqlServerSuite(options: SqlServerSuiteOptions): void {
       await firstUseFromProcesses(dsn, argsFor(table), 8, options.clientModule);
       expect(await options.rowCount(table)).toBe(8);
     }, 60_000);
+  });
+
+  describe(`${name} driver: compare-and-swap on a remembered copy`, () => {
+    // Two driver instances on one table stand for two app servers: each remembers what it
+    // read, and neither knows what the other wrote since.
+    const opened: SqlDriver[] = [];
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((driver) => driver.close()));
+    });
+
+    async function twoServers(): Promise<[SqlDriver, SqlDriver]> {
+      const args = argsFor(freshTable('cas'));
+      const a = await options.createDriver(args);
+      const b = await options.createDriver(args);
+      opened.push(a, b);
+      return [a, b];
+    }
+
+    const text = (record: StoredRecord | null) =>
+      record === null ? null : Buffer.from((typeof record === 'object' && 'data' in record ? record.data : record) as Uint8Array).toString();
+
+    /** A merge that appends `suffix` to what it is given, and records what it was given. */
+    function append(suffix: string, seen: (string | null)[]): Merge {
+      return (current) => {
+        seen.push(text(current));
+        return { action: 'store', data: `${text(current) ?? ''}${suffix}`, meta: { atime: 1_700_000_100 } };
+      };
+    }
+
+    it('a copy that another server overwrote since is never written back: the merge runs again on the new data', async () => {
+      const [a, b] = await twoServers();
+      const id = randomId();
+      await a.store(id, 'first', { atime: 1_700_000_000 });
+      await a.retrieve(id);
+      await b.store(id, 'by b', { atime: 1_700_000_050 });
+      const seen: (string | null)[] = [];
+      await a.update!(id, append(' + a', seen));
+      expect(text(await b.retrieve(id))).toBe('by b + a');
+      // First on the remembered copy (its swap fails), then on what b wrote.
+      expect(seen).toEqual(['first', 'by b']);
+    });
+
+    it('a session deleted and created again under the same id is not mistaken for the copy read before', async () => {
+      const [a, b] = await twoServers();
+      const id = randomId();
+      await a.update!(id, append('first life', []));
+      await a.retrieve(id);
+      await b.remove(id);
+      await b.update!(id, append('second life', []));
+      const seen: (string | null)[] = [];
+      await a.update!(id, append(' + a', seen));
+      expect(text(await b.retrieve(id))).toBe('second life + a');
+      expect(seen).toEqual(['first life', 'second life']);
+    });
+
+    it('a touch by another server makes the copy stale too (the merge sees the new atime)', async () => {
+      const [a, b] = await twoServers();
+      const id = randomId();
+      await a.store(id, 'data', { atime: 1_700_000_000 });
+      await a.retrieve(id);
+      await expect(b.touch!(id, { atime: 1_700_000_070 })).resolves.toBe(true);
+      const atimes: (number | undefined)[] = [];
+      await a.update!(id, (current) => {
+        atimes.push((current as { atime?: number }).atime);
+        return { action: 'store', data: 'data', meta: { atime: 1_700_000_080 } };
+      });
+      expect(atimes.at(-1)).toBe(1_700_000_070);
+    });
+
+    it('a merge that throws on a stale copy decides again on the stored one', async () => {
+      const [a, b] = await twoServers();
+      const id = randomId();
+      await a.store(id, 'stale', { atime: 1_700_000_000 });
+      await a.retrieve(id);
+      await b.store(id, 'fresh', { atime: 1_700_000_000 });
+      await a.update!(id, (current) => {
+        if (text(current) === 'stale') throw new SessionError('CONFLICT', 'changed since it was loaded');
+        return { action: 'store', data: 'merged onto fresh', meta: { atime: 1_700_000_001 } };
+      });
+      expect(text(await b.retrieve(id))).toBe('merged onto fresh');
+    });
+
+    it('a removal on a stale copy removes nothing another server wrote since, unless the merge says so again', async () => {
+      const [a, b] = await twoServers();
+      const id = randomId();
+      await a.store(id, 'old', { atime: 1_700_000_000 });
+      await a.retrieve(id);
+      await b.store(id, 'new', { atime: 1_700_000_000 });
+      await a.update!(id, (current) => (text(current) === 'old' ? { action: 'remove' } : { action: 'keep' }));
+      expect(text(await b.retrieve(id))).toBe('new');
+    });
   });
 
   describe(`${name} driver: arguments`, () => {
