@@ -104,6 +104,56 @@ describe.runIf(await serviceAvailable('postgresql'))('postgresql', () => {
       expect((await Session.load('driver:postgresql', s.id()!, args)).param('after')).toBe(2);
     });
 
+    it('connections terminated again and again under load: calls fail only with STORE_UNAVAILABLE, and work afterwards', async () => {
+      const applicationName = `isosession-test-${randomBytes(4).toString('hex')}`;
+      const url = new URL(SERVICE_URLS.postgresql);
+      url.searchParams.set('application_name', applicationName);
+      const args = { DataSource: url.toString(), TableName: table() };
+      const ids: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const s = await Session.new('driver:postgresql', null, args);
+        await s.flush();
+        ids.push(s.id()!);
+      }
+      const { default: pg } = await import('pg');
+      const admin = new pg.Client({ connectionString: SERVICE_URLS.postgresql });
+      await admin.connect();
+      ends.push(() => admin.end());
+      // A terminated connection that has just been opened is the case that once crashed the
+      // process (an 'error' event with no listener): terminate as often as the server allows.
+      let terminating = true;
+      const terminator = (async () => {
+        while (terminating) {
+          await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
+        }
+      })();
+      const failures = new Set<string>();
+      let succeeded = 0;
+      try {
+        await Promise.all(ids.map(async (id) => {
+          for (let i = 0; i < 40; i++) {
+            try {
+              const s = await Session.load('driver:postgresql', id, args);
+              s.param('n', i);
+              await s.flush();
+              succeeded += 1;
+            } catch (error) {
+              failures.add(error instanceof SessionError ? error.code : String(error));
+            }
+          }
+        }));
+      } finally {
+        terminating = false;
+        await terminator;
+      }
+      expect([...failures].filter((code) => code !== 'STORE_UNAVAILABLE')).toEqual([]);
+      expect(succeeded).toBeGreaterThan(0);
+      const after = await Session.load('driver:postgresql', ids[0]!, args);
+      after.param('after', true);
+      await after.flush();
+      expect((await Session.load('driver:postgresql', ids[0]!, args)).param('after')).toBe(true);
+    });
+
     it('a table without the columns the driver needs fails with STORE_ERROR pointing to the schema', async () => {
       const name = table();
       // CGI::Session's own PostgreSQL table: id and a_session only.

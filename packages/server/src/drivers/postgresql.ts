@@ -1,6 +1,6 @@
 import { SessionError } from '@isosession/core';
 import { createHash } from 'node:crypto';
-import type { ClientBase, Pool, PoolConfig, QueryConfig, QueryResultRow } from 'pg';
+import type { ClientBase, Pool, PoolClient, PoolConfig, QueryConfig, QueryResultRow } from 'pg';
 import type { DsnArgs, Merge, MergeResult, RawSession, StoreMeta, StoredRecord } from '../types.js';
 import { createConnectionLock } from './connectionLock.js';
 import { withDeadline } from './deadline.js';
@@ -227,13 +227,23 @@ ON CONFLICT (${idCol}) DO UPDATE SET ${dataCol} = EXCLUDED.${dataCol}, atime = E
       }
       return { client: single, done: release, destroy: ignore };
     }
-    const client = await pool!.connect();
+    // A checked-out client has no pool listener, so a dying socket would emit an unhandled
+    // 'error' and end the process. The listener goes on in the callback, synchronously: the
+    // pool calls it while pg parses the server's reply, and when a just-opened connection is
+    // terminated its FATAL can come in the same packet as ReadyForQuery, parsed before an
+    // awaited promise resumes (reliability/faults.postgresql.test.ts crashed the app so).
+    const client = await new Promise<PoolClient>((resolve, reject) => {
+      pool!.connect((error, connected) => {
+        if (error || !connected) return reject(error ?? new Error('the pool gave no connection'));
+        connected.on('error', ignore);
+        resolve(connected);
+      });
+    });
     if (deadline.passed) {
+      client.off('error', ignore);
       client.release();
       throw unavailable('gave up waiting for a connection');
     }
-    // A checked-out client has no pool listener: a dying socket would emit an unhandled 'error'.
-    client.on('error', ignore);
     let released = false;
     return {
       client,
