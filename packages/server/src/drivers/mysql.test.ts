@@ -119,6 +119,59 @@ describe.runIf(await serviceAvailable('mysql'))('mysql', () => {
       expect((await Session.load('driver:mysql', s.id()!, args)).param('after')).toBe(2);
     });
 
+    it('connections killed again and again under load: calls fail only with STORE_UNAVAILABLE, and work afterwards', async () => {
+      const mysql = await import('mysql2/promise');
+      const pool = mysql.createPool(SERVICE_URLS.mysql);
+      ends.push(() => pool.end());
+      const threads = new Set<number>();
+      pool.pool.on('connection', (connection: { threadId: number }) => {
+        threads.add(connection.threadId);
+      });
+      const args = { Handle: pool, TableName: table(), Timeout: 5 };
+      const ids: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const s = await Session.new('driver:mysql', null, args);
+        await s.flush();
+        ids.push(s.id()!);
+      }
+      const admin = await mysql.createConnection(SERVICE_URLS.mysql);
+      ends.push(() => admin.end());
+      let killing = true;
+      const killer = (async () => {
+        while (killing) {
+          const victims = [...threads];
+          threads.clear();
+          for (const thread of victims) await admin.query(`KILL CONNECTION ${Number(thread)}`).catch(() => {});
+          await admin.query('SELECT 1');
+        }
+      })();
+      const failures = new Set<string>();
+      let succeeded = 0;
+      try {
+        await Promise.all(ids.map(async (id) => {
+          for (let i = 0; i < 40; i++) {
+            try {
+              const s = await Session.load('driver:mysql', id, args);
+              s.param('n', i);
+              await s.flush();
+              succeeded += 1;
+            } catch (error) {
+              failures.add(error instanceof SessionError ? error.code : String(error));
+            }
+          }
+        }));
+      } finally {
+        killing = false;
+        await killer;
+      }
+      expect([...failures].filter((code) => code !== 'STORE_UNAVAILABLE')).toEqual([]);
+      expect(succeeded).toBeGreaterThan(0);
+      const after = await Session.load('driver:mysql', ids[0]!, args);
+      after.param('after', true);
+      await after.flush();
+      expect((await Session.load('driver:mysql', ids[0]!, args)).param('after')).toBe(true);
+    });
+
     it('a table without the columns the driver needs fails with STORE_ERROR pointing to the schema', async () => {
       const name = table();
       // CGI::Session's own MySQL table: id and a_session only.
