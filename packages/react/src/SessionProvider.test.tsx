@@ -254,7 +254,8 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
   });
 
   it('without initial: loading (params suspend), then ready from one request however many components mount', async () => {
-    await server.setLatency(50);
+    // Long enough that a loaded machine cannot answer before the first assertion.
+    await server.setLatency(1500);
     const before = await countOf('get');
     // A suspending tree is rendered in an async act (React 19: a sync act cannot wait for it).
     await act(async () => {
@@ -269,10 +270,10 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
         </SessionProvider>,
       );
     });
-    // 50 ms of latency: the answer is not here yet.
+    // 1.5 s of latency: the answer is not here yet.
     expect(text('status')).toBe('loading');
     expect(screen.getByTestId('fallback')).toBeTruthy();
-    await waitFor(() => expect(text('status')).toBe('ready'));
+    await waitFor(() => expect(text('status')).toBe('ready'), { timeout: 10_000 });
     await waitFor(() => expect(text('theme')).toBe('light'));
     expect(text('id')).toBe(initial.id);
     expect(await countOf('get')).toBe(before + 1);
