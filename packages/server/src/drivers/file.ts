@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lutimes, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, lutimes, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SessionError } from '@isosession/core';
@@ -139,7 +139,11 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
         throw error;
       }
       for (const name of names) {
-        if (!name.startsWith(PREFIX) || name.endsWith(TEMP_SUFFIX) || name.endsWith(LOCK_SUFFIX)) continue;
+        if (name.startsWith(PREFIX) && name.endsWith(TEMP_SUFFIX)) {
+          await removeAbandonedTemp(join(directory, name));
+          continue;
+        }
+        if (!name.startsWith(PREFIX) || name.endsWith(LOCK_SUFFIX)) continue;
         const id = name.slice(PREFIX.length);
         if (isSafeId(id)) await visit(id);
       }
@@ -164,4 +168,18 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
       }
     },
   };
+}
+
+// A writer killed between creating its temp file and renaming it leaves the temp file behind.
+// No live write takes anywhere near this long, so an older one is garbage; find() (housekeeping)
+// sweeps them. ctime, not mtime: a write sets the temp file's mtime to the session's atime.
+const ABANDONED_TEMP_MS = 60 * 60 * 1000;
+
+async function removeAbandonedTemp(path: string): Promise<void> {
+  try {
+    const info = await lstat(path);
+    if (Date.now() - info.ctimeMs > ABANDONED_TEMP_MS) await rm(path, { force: true });
+  } catch {
+    // Renamed or removed meanwhile: nothing to sweep.
+  }
 }
