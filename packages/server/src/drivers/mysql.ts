@@ -316,45 +316,53 @@ ON DUPLICATE KEY UPDATE ${dataCol} = VALUES(${dataCol}), atime = VALUES(atime), 
     recent.set(id, { record: { data, atime: storeMeta.atime }, version });
   }
 
-  /** One compare-and-swap, no transaction; see postgresql.ts optimistic(). */
+  /** Compare-and-swap without a transaction: see postgresql.ts optimistic(), which this mirrors. */
   async function optimistic(conn: Queryable, id: string, merge: Merge, progress: { committing: boolean }): Promise<boolean> {
     let copy = recent.get(id) ?? null;
-    const fresh = copy === null;
-    if (fresh) copy = await select(conn, SELECT, id);
+    for (let fresh = false; ; fresh = true) {
+      const outcome = await swap(conn, id, merge, copy, fresh);
+      if (outcome !== 'stale') return outcome === 'done';
+      if (fresh) return false;
+      copy = await select(conn, SELECT, id);
+      // Only the first write is this call's first statement (retried on a connection that
+      // turns out dead); a later one may have landed when the connection dies under it.
+      progress.committing = true;
+    }
+  }
+
+  /** One compare-and-swap of `merge(copy)`; 'stale' when the copy did not decide or lost. */
+  async function swap(conn: Queryable, id: string, merge: Merge, copy: VersionedCopy | null, fresh: boolean): Promise<'done' | 'stale'> {
     let result: MergeResult;
     try {
       result = merge(copy ? { ...copy.record } : null);
     } catch (error) {
       if (fresh) throw new MergeThrew(error);
-      return false;
+      return 'stale';
     }
-    if (result.action === 'keep') return fresh;
-    // On a remembered copy the write is the first statement on this connection: a pooled
-    // connection the server closed while idle fails it unrun, and the call is retried.
-    if (fresh) progress.committing = true;
+    if (result.action === 'keep') return fresh ? 'done' : 'stale';
     if (result.action === 'remove') {
-      if (!copy) return true;
+      if (!copy) return fresh ? 'done' : 'stale';
       recent.forget(id);
-      return (await write(conn, DELETE_IF, [id, copy.version])) === 1;
+      return (await write(conn, DELETE_IF, [id, copy.version])) === 1 ? 'done' : 'stale';
     }
     const { data, meta: storeMeta } = result;
     if (copy) {
       if ((await write(conn, SWAP, [...meta(data, storeMeta), id, copy.version])) === 1) {
         written(id, data, storeMeta, copy.version + 1);
-        return true;
+        return 'done';
       }
     } else {
       const version = firstVersion();
       try {
         await write(conn, INSERT_NEW, [id, ...meta(data, storeMeta), version]);
         written(id, data, storeMeta, version);
-        return true;
+        return 'done';
       } catch (error) {
         if (errorCode(error) !== 'ER_DUP_ENTRY') throw error;
       }
     }
     recent.forget(id);
-    return false;
+    return 'stale';
   }
 
   /** The merge under the row lock: for a write that lost its compare-and-swap to another. */
@@ -415,7 +423,9 @@ ON DUPLICATE KEY UPDATE ${dataCol} = VALUES(${dataCol}), atime = VALUES(atime), 
     store(id, data, storeMeta) {
       return run('store', async (conn) => {
         recent.forget(id);
-        await write(conn, UPSERT, [id, ...meta(data, storeMeta), firstVersion()]);
+        const version = firstVersion();
+        // 1: inserted, with our version; 2: an existing row updated, to a version we do not know.
+        if ((await write(conn, UPSERT, [id, ...meta(data, storeMeta), version])) === 1) written(id, data, storeMeta, version);
       });
     },
     remove(id) {

@@ -119,7 +119,7 @@ function connectionConfig(dataSource: string, user: unknown, password: unknown):
  * `DataSource` (a `postgres://` URL or a DBI `dbi:Pg:dbname=…` string; a pool opened here and
  * closed by `close()`), `User`, `Password`, `TableName`, `IdColName` (`id`), `DataColName`
  * (`a_session`), `Timeout` (seconds, default 5: every call settles within it, rejecting with
- * `STORE_UNAVAILABLE` while the database is unreachable). `update` first tries one
+ * `STORE_UNAVAILABLE` while the database is unreachable). `update` first tries a
  * compare-and-swap on the row's version (on the copy this process just read), and otherwise
  * runs a transaction around `SELECT … FOR UPDATE`, so concurrent flushes of one session
  * queue instead of losing writes.
@@ -156,6 +156,11 @@ export async function createPostgresqlDriver(args: DsnArgs = {}): Promise<SqlDri
     // An idle connection that dies (server restart, pg_terminate_backend) is dropped by the
     // pool, which then emits 'error': without a listener that would crash the process.
     pool.on('error', ignore);
+    // pg emits 'error' on a connected client the server ends while no query runs on it
+    // (pg_terminate_backend, a restart). There are moments with neither the pool's listener nor
+    // lease()'s on a client, and an unheard 'error' kills the process (found by the reliability
+    // battery: pg_terminate_backend under load). A dead client still fails its next query.
+    pool.on('connect', (client) => client.on('error', ignore));
     owned = true;
     where = maskPassword(args.DataSource);
   } else {
@@ -181,7 +186,8 @@ CREATE INDEX IF NOT EXISTS "${options.indexName}" ON ${table} (expires_at)`;
   const SELECT = named(selectText);
   const SELECT_FOR_UPDATE = named(`${selectText} FOR UPDATE`);
   const UPSERT = named(`INSERT INTO ${table} (${idCol}, ${dataCol}, atime, expires_at, version) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (${idCol}) DO UPDATE SET ${dataCol} = EXCLUDED.${dataCol}, atime = EXCLUDED.atime, expires_at = EXCLUDED.expires_at, version = ${table}.version + 1`);
+ON CONFLICT (${idCol}) DO UPDATE SET ${dataCol} = EXCLUDED.${dataCol}, atime = EXCLUDED.atime, expires_at = EXCLUDED.expires_at, version = ${table}.version + 1
+RETURNING version`);
   const INSERT_NEW = named(`INSERT INTO ${table} (${idCol}, ${dataCol}, atime, expires_at, version) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (${idCol}) DO NOTHING`);
   const UPDATE = named(updateText);
   const SWAP = named(`${updateText} AND version = $5`);
@@ -330,53 +336,60 @@ ON CONFLICT (${idCol}) DO UPDATE SET ${dataCol} = EXCLUDED.${dataCol}, atime = E
   }
 
   /**
-   * One compare-and-swap, no transaction: the merge runs on the copy this process last read
-   * (a load just before a flush) or on a fresh read, and the write lands only if the row's
-   * version is still that copy's (an INSERT only if there is still no row). Load + flush is
-   * then one SELECT + one UPDATE, the raw floor. False when another write came first: the
-   * caller then takes the lock. A merge that throws or keeps on a remembered copy decides
-   * again under the lock, so a stale copy never decides alone.
+   * Compare-and-swap, no transaction. First on what this process knows: the copy it last read
+   * (the load just before a flush), or else the guess "not stored yet" (a new session's first
+   * flush); the write lands only if the row's version is still that copy's, or (an INSERT)
+   * if there is still no row. Load + flush is then one SELECT + one UPDATE, create + flush one
+   * INSERT. A merge that throws or keeps on such a copy, or a write that did not land, is
+   * tried once more on a fresh read. False when that loses too: the caller takes the lock.
    */
   async function optimistic(client: ClientBase, id: string, merge: Merge, progress: { committing: boolean }): Promise<boolean> {
     let copy = recent.get(id) ?? null;
-    const fresh = copy === null;
-    if (fresh) {
+    for (let fresh = false; ; fresh = true) {
+      const outcome = await swap(client, id, merge, copy, fresh);
+      if (outcome !== 'stale') return outcome === 'done';
+      if (fresh) return false;
       const { rows } = await client.query(SELECT([id]));
       copy = rows[0] ? copyOf(rows[0]) : null;
+      // The next write is not this call's first statement: if the connection dies under it,
+      // it may have landed, and the call must not be run again. The first write is, and a
+      // pooled connection the server closed while it sat idle fails it unrun: then a new
+      // connection is taken and the call retried.
+      progress.committing = true;
     }
+  }
+
+  /** One compare-and-swap of `merge(copy)`; 'stale' when the copy did not decide or lost. */
+  async function swap(client: ClientBase, id: string, merge: Merge, copy: VersionedCopy | null, fresh: boolean): Promise<'done' | 'stale'> {
     let result: MergeResult;
     try {
       result = merge(copy ? { ...copy.record } : null);
     } catch (error) {
+      // On a fresh read the merge's verdict stands, as it would under the lock.
       if (fresh) throw new MergeThrew(error);
-      return false;
+      return 'stale';
     }
-    if (result.action === 'keep') return fresh;
-    // After a read the write is this call's second statement: its outcome is unknown if the
-    // connection dies, so the call is not run again. On a remembered copy it is the first
-    // statement on a connection from the pool, and one that the server closed while it sat
-    // idle fails here without running it: then a new connection is taken and this retried.
-    if (fresh) progress.committing = true;
+    if (result.action === 'keep') return fresh ? 'done' : 'stale';
     if (result.action === 'remove') {
-      if (!copy) return true;
+      if (!copy) return fresh ? 'done' : 'stale';
       recent.forget(id);
-      return (await client.query(DELETE_IF([id, copy.version]))).rowCount === 1;
+      return (await client.query(DELETE_IF([id, copy.version]))).rowCount === 1 ? 'done' : 'stale';
     }
     const { data, meta } = result;
     if (copy) {
       if ((await client.query(SWAP([...values(id, data, meta), copy.version]))).rowCount === 1) {
         written(id, data, meta, copy.version + 1);
-        return true;
+        return 'done';
       }
     } else {
       const version = firstVersion();
       if ((await client.query(INSERT_NEW([...values(id, data, meta), version]))).rowCount === 1) {
         written(id, data, meta, version);
-        return true;
+        return 'done';
       }
     }
     recent.forget(id);
-    return false;
+    return 'stale';
   }
 
   /** The merge under the row lock: for a write that lost its compare-and-swap to another. */
@@ -436,7 +449,8 @@ ON CONFLICT (${idCol}) DO UPDATE SET ${dataCol} = EXCLUDED.${dataCol}, atime = E
     store(id, data, meta) {
       return run('store', async (client) => {
         recent.forget(id);
-        await client.query(UPSERT([...values(id, data, meta), firstVersion()]));
+        const { rows } = await client.query(UPSERT([...values(id, data, meta), firstVersion()]));
+        written(id, data, meta, Number(rows[0]!.version));
       });
     },
     remove(id) {
