@@ -66,6 +66,30 @@ function noChanges(): Changes {
   return { set: new Set(), cleared: new Set(), etime: false, expireList: new Map(), atime: false };
 }
 
+function hasChanges(c: Changes): boolean {
+  return c.set.size > 0 || c.cleared.size > 0 || c.etime || c.expireList.size > 0 || c.atime;
+}
+
+/** A failed flush's changes with those made while it ran on top (the later ones win). */
+function mergeChanges(older: Changes, newer: Changes): Changes {
+  const merged: Changes = {
+    set: new Set(older.set),
+    cleared: new Set(older.cleared),
+    etime: older.etime || newer.etime,
+    expireList: new Map([...older.expireList, ...newer.expireList]),
+    atime: older.atime || newer.atime,
+  };
+  for (const name of newer.set) {
+    merged.set.add(name);
+    merged.cleared.delete(name);
+  }
+  for (const name of newer.cleared) {
+    merged.cleared.add(name);
+    merged.set.delete(name);
+  }
+  return merged;
+}
+
 function fail(error: unknown): never {
   lastError = error instanceof Error ? error.message : String(error);
   throw error;
@@ -105,6 +129,8 @@ export class Session {
   #findMode = false;
   /** hashIds in find(): the stored key this session was visited under, used as it is. */
   #storedKey: string | undefined;
+  /** The flush in progress: flushes of one object run one after another. */
+  #flushing: Promise<unknown> = Promise.resolve();
 
   private constructor(config: Config, query: Query | undefined) {
     this.#config = config;
@@ -279,12 +305,8 @@ export class Session {
           // S73: another address is refused, and the stored copy is deleted.
           await storeCall(this.#driverName(), 'remove', () => driver.remove(this.#storeKey(claim)));
         } else {
-          const etime = getKey(table, ETIME);
-          const maxAge = this.#maxAgeSeconds();
-          const idleExpired = typeof etime === 'number' && etime !== 0 && storedAtime + etime <= now;
-          const tooOld = maxAge !== undefined && (table[CTIME] as number) + maxAge <= now;
-          if (idleExpired || tooOld) {
-            await storeCall(this.#driverName(), 'remove', () => driver.remove(this.#storeKey(claim)));
+          if (this.#isPastExpiry(table, storedAtime, now)) {
+            await this.#removeExpired(claim, now);
             this.#isExpired = true;
           } else {
             this.#adopt(table, storedAtime, now);
@@ -295,6 +317,34 @@ export class Session {
     }
     if (mode === 'new') await this.#create(claim, now);
     return 'ok';
+  }
+
+  /** S40, S42: idle expiry from the stored atime; maxAge from ctime. */
+  #isPastExpiry(table: SessionTable, storedAtime: number, now: number): boolean {
+    const etime = getKey(table, ETIME);
+    const maxAge = this.#maxAgeSeconds();
+    const idleExpired = typeof etime === 'number' && etime !== 0 && storedAtime + etime <= now;
+    const tooOld = maxAge !== undefined && (table[CTIME] as number) + maxAge <= now;
+    return idleExpired || tooOld;
+  }
+
+  /**
+   * S41: removes an expired session, but only while the stored copy is still expired: another
+   * request that loaded it just before the expiry may have flushed a fresh atime since we read
+   * it, and a plain remove would destroy that live session.
+   */
+  async #removeExpired(claim: string, now: number): Promise<void> {
+    const { driver } = this.#config;
+    const key = this.#storeKey(claim);
+    if (!driver.update) {
+      await storeCall(this.#driverName(), 'remove', () => driver.remove(key));
+      return;
+    }
+    await storeCall(this.#driverName(), 'remove', () => driver.update!(key, (current) => {
+      if (current === null) return { action: 'keep' };
+      const { table, storedAtime } = this.#thaw(current, claim);
+      return this.#isPastExpiry(table, storedAtime, now) ? { action: 'remove' } : { action: 'keep' };
+    }));
   }
 
   #adopt(table: SessionTable, storedAtime: number, now: number): void {
@@ -612,7 +662,7 @@ export class Session {
     if (this.#table === null) return {};
     const atime = this.atime() ?? this.#now();
     const result: Record<string, number> = {};
-    for (const [name, seconds] of Object.entries(expireList(this.#table))) result[name] = atime + seconds;
+    for (const [name, seconds] of Object.entries(expireList(this.#table))) setKey(result, name, atime + seconds); // "__proto__" too
     return result;
   }
 
@@ -679,8 +729,7 @@ export class Session {
     this.#changes.atime = true;
   }
 
-  #hasDataChanges(): boolean {
-    const c = this.#changes;
+  #hasDataChanges(c: Changes): boolean {
     return c.set.size > 0 || c.cleared.size > 0 || c.etime || c.expireList.size > 0 || this.#previousId !== undefined || this.#pendingId !== undefined;
   }
 
@@ -701,19 +750,19 @@ export class Session {
   }
 
   /** Applies this object's changes onto the stored table (S54: the later flush wins per param). */
-  #mergeOnto(stored: SessionTable): SessionTable {
+  #mergeOnto(stored: SessionTable, changes: Changes): SessionTable {
     const ours = this.#table as SessionTable;
     const next = copyTable(stored);
-    for (const name of this.#changes.set) setKey(next, name, getKey(ours, name));
-    for (const name of this.#changes.cleared) delete next[name];
-    if (this.#changes.etime) {
+    for (const name of changes.set) setKey(next, name, getKey(ours, name));
+    for (const name of changes.cleared) delete next[name];
+    if (changes.etime) {
       const etime = getKey(ours, ETIME);
       if (etime === undefined) delete next[ETIME];
       else setKey(next, ETIME, etime);
     }
-    if (this.#changes.expireList.size > 0) {
+    if (changes.expireList.size > 0) {
       const list = { ...expireList(next) };
-      for (const [name, seconds] of this.#changes.expireList) {
+      for (const [name, seconds] of changes.expireList) {
         if (seconds === null) delete list[name];
         else setKey(list, name, seconds);
       }
@@ -730,8 +779,12 @@ export class Session {
   }
 
   async #flush(options: FlushOptions): Promise<void> {
+    // One flush at a time per object: a second flush() waits for the first and then writes what
+    // is left (two at once lost track of a regenerate(): the second one failed GONE).
+    const run = this.#flushing.then(() => this.#flushOnce(options));
+    this.#flushing = run.catch(() => undefined);
     try {
-      await this.#flushOnce(options);
+      await run;
     } catch (error) {
       return fail(error);
     }
@@ -754,13 +807,27 @@ export class Session {
       return;
     }
 
-    if (!this.#isNew && !this.#hasDataChanges()) {
-      if (!this.#changes.atime) return; // S48
+    // What this flush writes; params changed while it runs stay in #changes for the next one.
+    const changes = this.#changes;
+    this.#changes = noChanges();
+    try {
+      await this.#write(table, changes, options);
+    } catch (error) {
+      if (this.#table !== null) this.#changes = mergeChanges(changes, this.#changes);
+      throw error;
+    }
+  }
+
+  async #write(table: SessionTable, changes: Changes, options: FlushOptions): Promise<void> {
+    const { driver } = this.#config;
+    const driverName = this.#driverName();
+    const id = this.id() as string;
+    if (!this.#isNew && !this.#hasDataChanges(changes)) {
+      if (!changes.atime) return; // S48
       const meta = this.#meta(table);
       if (driver.touch) {
         const found = await storeCall(driverName, 'touch', () => driver.touch!(this.#storeKey(id), meta));
         if (!found) throw this.#gone(id);
-        this.#changes = noChanges();
         return;
       }
     }
@@ -784,7 +851,7 @@ export class Session {
         base = this.#thaw(current, sourceId).table;
         const storedVersion = typeof base[VERSION] === 'number' ? base[VERSION] : 0;
         if (options.expectVersion !== undefined && storedVersion !== options.expectVersion) throw this.#conflict(sourceId);
-        base = this.#mergeOnto(base);
+        base = this.#mergeOnto(base, changes);
       }
       setKey(base, ID, newId);
       setKey(base, VERSION, ((typeof base[VERSION] === 'number' ? base[VERSION] : 0) as number) + 1);
@@ -805,15 +872,30 @@ export class Session {
     if (!written) return;
     if (sourceId !== newId) {
       // Regenerated: the merged table was removed under the old id; store it under the new one.
-      const data = this.#freeze(written);
-      const meta = this.#meta(written);
-      await storeCall(driverName, 'store', () => driver.store(this.#storeKey(newId), data, meta));
+      const merged = written;
+      try {
+        const data = this.#freeze(merged);
+        const meta = this.#meta(merged);
+        await storeCall(driverName, 'store', () => driver.store(this.#storeKey(newId), data, meta));
+      } catch (error) {
+        // The old id is gone already: keep the merged copy as a session not stored yet, so the
+        // next flush stores it under the new id instead of failing GONE and losing it (S53).
+        this.#settle(merged);
+        this.#loadedVersion = 0;
+        this.#isNew = true;
+        throw error;
+      }
     }
-    this.#table = written;
+    this.#settle(written);
     this.#loadedVersion = written[VERSION] as number;
-    this.#previousId = undefined;
     this.#isNew = false; // S46
-    this.#changes = noChanges();
+  }
+
+  /** Adopts what a flush wrote, with the changes made while it ran applied on top (S54). */
+  #settle(written: SessionTable): void {
+    const during = this.#changes;
+    this.#table = hasChanges(during) ? this.#mergeOnto(written, during) : written;
+    this.#previousId = undefined;
   }
 
   #gone(id: string): SessionError {

@@ -25,7 +25,8 @@ function isSafeId(id: string): boolean {
 }
 
 function refuse(id: string): SessionError {
-  return new SessionError('INVALID_ID', `file driver: refusing session id ${JSON.stringify(id)} (it contains "/", "\\", ".." or NUL)`);
+  const why = typeof id !== 'string' || id === '' ? 'it is empty' : id.length > 200 ? `it is ${id.length} characters long; at most 200 fit in a file name` : 'it contains "/", "\\", ".." or NUL';
+  return new SessionError('INVALID_ID', `file driver: refusing session id ${JSON.stringify(id)} (${why})`);
 }
 
 function parseMode(value: unknown): number {
@@ -70,8 +71,10 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
     if (!isSafeId(id)) return null;
     let handle;
     try {
-      // O_NOFOLLOW: a symlink planted as cgisess_<id> reads as missing (S76).
-      handle = await open(pathOf(id), constants.O_RDONLY | constants.O_NOFOLLOW);
+      // O_NOFOLLOW: a symlink planted as cgisess_<id> reads as missing (S76). O_NONBLOCK: a FIFO
+      // planted there would block open() (and a libuv thread) until a writer came; now it opens
+      // at once and fstat below refuses it. No effect on a regular file.
+      handle = await open(pathOf(id), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') return null;
