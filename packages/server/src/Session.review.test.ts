@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Session } from './index.js';
 import type { Driver, SessionParams } from './index.js';
 import { recordingDriver } from './testing/recordingDriver.js';
-import { registerDriver, createMemoryDriver } from './index.js';
+import { registerDriver, createMemoryDriver, registerIdGenerator } from './index.js';
 import { randomBytes } from 'node:crypto';
 
 // Adversarial review of the server core: flush recovery, one object flushed concurrently,
@@ -149,5 +149,86 @@ describe('expired and refused sessions are removed only while still expired', ()
     const after = await Session.load(store.dsn, id, {}, params);
     expect(after.isEmpty()).toBe(false);
     expect(after.param('cart')).toEqual([1, 2]);
+  });
+});
+
+describe('regenerate() with an id generator that fails', () => {
+  it('S53: no unhandled rejection while the flush is not called yet; flush rejects with the failure, and the next flush tries a new id', async () => {
+    const name = `flaky_${randomBytes(4).toString('hex')}`;
+    let calls = 0;
+    registerIdGenerator(name, {
+      async generateId() {
+        calls += 1;
+        if (calls === 2) throw new Error('id file unwritable');
+        return randomBytes(16).toString('hex');
+      },
+    });
+    const rec = recordingDriver();
+    const dsn = `${rec.dsn};id:${name}`;
+    const created = await Session.new(dsn, null, {});
+    created.param('user', 'alice');
+    await created.flush();
+    const oldId = created.id() as string;
+    const s = await Session.load(dsn, oldId, {});
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => { unhandled.push(reason); };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      s.regenerate();
+      // Other work of the request before it flushes: a macrotask or two.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    await expect(s.flush()).rejects.toThrow(/id file unwritable/);
+    await s.flush();
+    const newId = s.id() as string;
+    expect(newId).not.toBe(oldId);
+    expect((await Session.load(dsn, newId, {})).param('user')).toBe('alice');
+    expect((await Session.load(dsn, oldId, {})).isEmpty()).toBe(true);
+  });
+});
+
+describe('dataref()', () => {
+  it('S30: is read-only all the way to _SESSION_EXPIRE_LIST: changing it does not change the session', async () => {
+    const s = await Session.new('driver:memory', null, { Namespace: `review_${randomBytes(4).toString('hex')}` });
+    s.param('p', 1);
+    s.expire('p', 30);
+    const list = s.dataref()._SESSION_EXPIRE_LIST as Record<string, number>;
+    try {
+      list.q = 5;
+    } catch {
+      // frozen: fine
+    }
+    expect(s.dataref()._SESSION_EXPIRE_LIST).toEqual({ p: 30 });
+    expect(Object.keys(s.paramExpiresAt())).toEqual(['p']);
+  });
+});
+
+describe('failures are SessionErrors, and errstr() says what failed', () => {
+  it('S2: an id generator that throws a plain Error rejects new() with SessionError ID_GENERATION, cause kept', async () => {
+    const name = `broken_${randomBytes(4).toString('hex')}`;
+    const cause = new Error('entropy pool on fire');
+    registerIdGenerator(name, { generateId() { throw cause; } });
+    const error = await Session.new(`driver:memory;id:${name}`, null, { Namespace: `review_${randomBytes(4).toString('hex')}` }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ID_GENERATION', cause });
+    expect((error as Error).message).toContain('entropy pool on fire');
+    expect(Session.errstr()).toBe((error as Error).message);
+  });
+
+  it('S2: Session.update whose fn throws rejects with that error, runs fn once, writes nothing, and errstr() says so', async () => {
+    const rec = recordingDriver();
+    const id = await storedSession(rec.dsn, { n: 1 });
+    let runs = 0;
+    const error = await Session.update(id, (s) => {
+      runs += 1;
+      s.param('n', 2);
+      throw new Error('cart is full');
+    }, { dsn: rec.dsn }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('cart is full');
+    expect(runs).toBe(1);
+    expect(Session.errstr()).toBe('cart is full');
+    expect((await Session.load(rec.dsn, id, {})).param('n')).toBe(1);
   });
 });

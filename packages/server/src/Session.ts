@@ -66,6 +66,16 @@ function noChanges(): Changes {
   return { set: new Set(), cleared: new Set(), etime: false, expireList: new Map(), atime: false };
 }
 
+/**
+ * A promise flush() awaits later: marked handled now, so that a failure before the flush is not
+ * an unhandled rejection (which ends a Node process); flush still sees the failure.
+ */
+function handled<T>(promise: T | Promise<T>): Promise<T> {
+  const settled = Promise.resolve(promise);
+  settled.catch(() => undefined);
+  return settled;
+}
+
 function hasChanges(c: Changes): boolean {
   return c.set.size > 0 || c.cleared.size > 0 || c.etime || c.expireList.size > 0 || c.atime;
 }
@@ -366,7 +376,14 @@ export class Session {
   }
 
   async #create(claim: string | undefined, now: number): Promise<void> {
-    const id = await this.#config.idGenerator.generateId(this.#config.dsnArgs, claim);
+    let id: string;
+    try {
+      id = await this.#config.idGenerator.generateId(this.#config.dsnArgs, claim);
+    } catch (error) {
+      // S2: a custom generator's plain Error still reaches the caller as a SessionError.
+      if (error instanceof SessionError) throw error;
+      throw new SessionError('ID_GENERATION', `id generator "${this.#config.resolved.id}" failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    }
     if (typeof id !== 'string' || id === '') {
       throw new SessionError('ID_GENERATION', `id generator "${this.#config.resolved.id}" returned no id`);
     }
@@ -455,7 +472,12 @@ export class Session {
     const retries = options.retries ?? 100;
     for (let attempt = 0; ; attempt++) {
       const session = await Session.new(options.dsn ?? null, sidOrQuery, options.dsnArgs ?? null, options.sessionParams ?? {});
-      await fn(session);
+      try {
+        await fn(session);
+      } catch (error) {
+        // Not retried (it is not a lost race), nothing is flushed; errstr() tells, as for any failure.
+        return fail(error);
+      }
       try {
         await session.#flush({ expectVersion: session.#loadedVersion });
         return session;
@@ -670,7 +692,12 @@ export class Session {
 
   /** S30: the whole table, `_SESSION_*` keys included (a copy: change it through param()). */
   dataref(): Readonly<Record<string, unknown>> {
-    return this.#table === null ? {} : Object.freeze(copyTable(this.#table));
+    if (this.#table === null) return {};
+    const copy = copyTable(this.#table);
+    // The expiry list is an object of our own: a copy too, or writing to it would change expiries.
+    const list = getKey(copy, EXPIRE_LIST);
+    if (list !== null && typeof list === 'object') setKey(copy, EXPIRE_LIST, Object.freeze(copyTable(list as SessionTable)));
+    return Object.freeze(copy);
   }
 
   /** S21: copies request params into the session (several values become an array). */
@@ -718,7 +745,7 @@ export class Session {
     if (!this.#isNew && this.#previousId === undefined) this.#previousId = oldId;
     const next = this.#config.idGenerator.generateId(this.#config.dsnArgs);
     if (typeof next === 'string') setKey(table, ID, next);
-    else this.#pendingId = next;
+    else this.#pendingId = handled(next);
     this.#changes.atime = true;
   }
 
@@ -833,7 +860,17 @@ export class Session {
     }
 
     if (this.#pendingId) {
-      setKey(table, ID, await this.#pendingId);
+      const pending = this.#pendingId;
+      let next: string;
+      try {
+        next = await pending;
+      } catch (error) {
+        // Ask the generator again at the next flush, instead of failing on this promise for ever.
+        if (this.#pendingId === pending) this.#pendingId = handled(Promise.resolve().then(() => this.#config.idGenerator.generateId(this.#config.dsnArgs)));
+        if (error instanceof SessionError) throw error;
+        throw new SessionError('ID_GENERATION', `regenerate(): id generator "${this.#config.resolved.id}" failed: ${(error as Error)?.message ?? String(error)}; nothing was written, the next flush tries again`, { cause: error });
+      }
+      setKey(table, ID, next);
       this.#pendingId = undefined;
     }
     const newId = this.id() as string;
