@@ -232,3 +232,11 @@ describe('failures are SessionErrors, and errstr() says what failed', () => {
     expect((await Session.load(rec.dsn, id, {})).param('n')).toBe(1);
   });
 });
+
+describe('Session.update options', () => {
+  it.each([Number.NaN, -1, 1.5, '3'])('retries: %s is refused up front with INVALID_ARGUMENT (NaN retried without end)', async (retries) => {
+    const error = await Session.update('a'.repeat(32), () => {}, { dsn: 'driver:memory', retries: retries as number }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((error as Error).message).toMatch(/retries/);
+  });
+});

@@ -470,6 +470,9 @@ export class Session {
       return fail(new SessionError('INVALID_ARGUMENT', 'update(): the 2nd argument must be a function that changes the session'));
     }
     const retries = options.retries ?? 100;
+    if (typeof retries !== 'number' || !(Number.isInteger(retries) || retries === Infinity) || retries < 0) {
+      return fail(new SessionError('INVALID_ARGUMENT', `update(): options.retries must be a whole number >= 0 (or Infinity), got ${typeof retries === 'string' ? JSON.stringify(retries) : String(retries)}`));
+    }
     for (let attempt = 0; ; attempt++) {
       const session = await Session.new(options.dsn ?? null, sidOrQuery, options.dsnArgs ?? null, options.sessionParams ?? {});
       try {
