@@ -18,7 +18,7 @@ describe('createSessionRouteHandler', () => {
     expect(got.status).toBe(200);
     const cookie = got.headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/^CGISESSID=[0-9a-f]{32};.*HttpOnly; SameSite=Lax/);
-    const first = superjson.deserialize<{ id: string; params: { theme: string } }>((await got.json()).result.data);
+    const first = superjson.deserialize<{ tag: string; params: { theme: string } }>((await got.json()).result.data);
     expect(first.params.theme).toBe('light');
 
     const set = await handler(
@@ -29,7 +29,7 @@ describe('createSessionRouteHandler', () => {
       }),
     );
     expect(set.status).toBe(200);
-    const second = superjson.deserialize<{ id: string; params: { theme: string } }>((await set.json()).result.data);
-    expect(second).toMatchObject({ id: first.id, params: { theme: 'dark' } });
+    const second = superjson.deserialize<{ tag: string; params: { theme: string } }>((await set.json()).result.data);
+    expect(second).toMatchObject({ tag: first.tag, params: { theme: 'dark' } });
   });
 });

@@ -185,8 +185,28 @@ describe('snapshot', () => {
     current = fakeRequest({ cookies: { CGISESSID: id }, writable: false });
     const session = await getSession({ dsn, dsnArgs });
     const shot = snapshot(session, params);
-    expect(shot).toMatchObject({ id, params: { theme: 'dark', user: null }, isNew: false });
+    expect(shot).toMatchObject({ tag: session.tag(), params: { theme: 'dark', user: null }, isNew: false });
     expect(JSON.stringify(shot)).not.toContain('secret-token');
+  });
+
+  it('the server-rendered snapshot carries neither the id nor the cookie: a script reading the HTML has nothing to replay', async () => {
+    const sessionParams = { secret: 'a-signing-secret-of-32-characters-or-more-7f3c1e' };
+    const stored = await Session.new(dsn, null, dsnArgs, sessionParams);
+    stored.param({ user: 'alice', theme: 'dark' });
+    await stored.flush();
+    const id = stored.id() as string;
+    const cookie = stored.cookieValue() as string;
+    current = fakeRequest({ cookies: { CGISESSID: cookie }, writable: false });
+    const session = await getSession({ dsn, dsnArgs, sessionParams });
+    expect(session.param('user')).toBe('alice');
+    // What a page embeds for <SessionProvider initial>, as the RSC payload carries it.
+    const html = `<script>self.__next_f.push(${JSON.stringify(JSON.stringify(snapshot(session, params)))})</script>`;
+    expect(html).not.toContain(id);
+    expect(html).not.toContain(cookie);
+    for (const token of html.match(/[A-Za-z0-9_.-]{16,}/g) ?? []) {
+      current = fakeRequest({ cookies: { CGISESSID: token }, writable: false });
+      expect((await getSession({ dsn, dsnArgs, sessionParams })).isEmpty()).toBe(true);
+    }
   });
 
   it('of a request without a session: INVALID_ARGUMENT pointing at the proxy', async () => {

@@ -57,7 +57,7 @@ function Status() {
   return (
     <div>
       <span data-testid="status">{session.status}</span>
-      <span data-testid="id">{session.id ?? 'none'}</span>
+      <span data-testid="tag">{session.tag ?? 'none'}</span>
       <button type="button" data-testid="destroy" onClick={() => session.destroy().catch(() => undefined)} />
     </div>
   );
@@ -100,9 +100,9 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
     expect(text('theme')).toBe('light');
     fireEvent.click(screen.getByTestId('theme'));
     expect(text('theme')).toBe('dark (saving)');
-    expect((await server.param(initial.id, 'theme'))).toBeUndefined();
+    expect((await server.param(initial.tag, 'theme'))).toBeUndefined();
     await waitFor(() => expect(text('theme')).toBe('dark'), { timeout: 5000 });
-    expect((await server.param(initial.id, 'theme'))).toBe('dark');
+    expect((await server.param(initial.tag, 'theme'))).toBe('dark');
   });
 
   it('10 rapid updater calls with 200 ms latency end with exactly 10 on client and server, in few requests', async () => {
@@ -116,7 +116,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
     expect(text('counter')).toBe('10');
     await waitFor(() => expect(screen.getByTestId('counter').dataset.pending).toBe('false'), { timeout: 5000 });
     expect(text('counter')).toBe('10');
-    expect((await server.param(initial.id, 'counter'))).toBe(10);
+    expect((await server.param(initial.tag, 'counter'))).toBe(10);
     // Coalesced: the first value goes at once, the other nine ride in one more request.
     expect(await countOf('set')).toBe(2);
   });
@@ -135,7 +135,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
     await waitFor(() => expect(text('cart-state')).toBe('error:BAD_REQUEST:0.qty'), { timeout: 5000 });
     expect(text('cart')).toBe('empty');
     await waitFor(() => expect(text('theme')).toBe('dark'));
-    expect((await server.param(initial.id, 'cart'))).toBeUndefined();
+    expect((await server.param(initial.tag, 'cart'))).toBeUndefined();
 
     // The next good write clears the error.
     fireEvent.click(screen.getByTestId('add-good'));
@@ -193,7 +193,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
       </SessionProvider>,
     );
     await waitFor(() => expect(live.streamed.length).toBeGreaterThan(0));
-    await server.set(initial.id, 'theme', 'dark');
+    await server.set(initial.tag, 'theme', 'dark');
     await waitFor(() => expect(text('theme')).toBe('dark'));
   });
 
@@ -209,7 +209,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
       );
       fireEvent.click(screen.getByTestId('theme'));
       unmount();
-      await waitFor(async () => expect(await server.param(initial.id, 'theme')).toBe('dark'), { timeout: 5000 });
+      await waitFor(async () => expect(await server.param(initial.tag, 'theme')).toBe('dark'), { timeout: 5000 });
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(errors).not.toHaveBeenCalled();
       expect(warnings).not.toHaveBeenCalled();
@@ -231,7 +231,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
     const before = cartRenders;
     fireEvent.click(screen.getByTestId('theme'));
     await waitFor(() => expect(text('theme')).toBe('dark'));
-    await server.set(initial.id, 'counter', 5);
+    await server.set(initial.tag, 'counter', 5);
     await waitFor(() => expect(live.streamed.length).toBeGreaterThan(2));
     expect(cartRenders - before).toBe(0);
   });
@@ -275,7 +275,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
     expect(screen.getByTestId('fallback')).toBeTruthy();
     await waitFor(() => expect(text('status')).toBe('ready'), { timeout: 10_000 });
     await waitFor(() => expect(text('theme')).toBe('light'));
-    expect(text('id')).toBe(initial.id);
+    expect(text('tag')).toBe(initial.tag);
     expect(await countOf('get')).toBe(before + 1);
   });
 
@@ -289,9 +289,9 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
     fireEvent.click(screen.getByTestId('theme'));
     await waitFor(() => expect(text('theme')).toBe('dark'));
     fireEvent.click(screen.getByTestId('destroy'));
-    await waitFor(() => expect(text('id')).not.toBe(initial.id));
+    await waitFor(() => expect(text('tag')).not.toBe(initial.tag));
     expect(text('theme')).toBe('light');
-    expect((await server.isEmpty(initial.id))).toBe(true);
+    expect((await server.isEmpty(initial.tag))).toBe(true);
   });
 
   it('works in StrictMode, with a tRPC client instead of a url', async () => {

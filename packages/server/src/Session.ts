@@ -7,6 +7,7 @@ import { isHttps, readClaim, readParamNames, readParamValues, remoteAddressOf } 
 import { buildSessionCookie } from './sessionCookie.js';
 import { parseSecrets, signId, unsignId } from './signedId.js';
 import { hashId } from './hashId.js';
+import { sessionTag } from './sessionTag.js';
 import {
   ATIME, CTIME, ETIME, EXPIRE_LIST, ID, REMOTE_ADDR, VERSION,
   checkTable, copyTable, expireList, getKey, isReserved, publicNames, setKey,
@@ -202,6 +203,9 @@ export class Session {
     const resolved = resolveDsn(dsn);
     if (sessionParams.maxAge !== undefined) parseDuration(sessionParams.maxAge);
     if (sessionParams.staleGrace !== undefined) parseDuration(sessionParams.staleGrace);
+    if (sessionParams.tagKey !== undefined && (typeof sessionParams.tagKey !== 'string' || sessionParams.tagKey.length < 32)) {
+      throw new SessionError('INVALID_ARGUMENT', 'sessionParams.tagKey must be a string of at least 32 characters (the same in every process that shares the store); generate one with `openssl rand -base64 32`');
+    }
     return {
       dsn,
       resolved,
@@ -1053,6 +1057,17 @@ export class Session {
     if (id === undefined) return undefined;
     const secrets = this.#config.secrets;
     return secrets ? signId(id, secrets[0] as string) : id;
+  }
+
+  /**
+   * What the browser may hold to tell this session from another (a snapshot's `tag`): an
+   * HMAC of the id, never the id or the cookie value, so page scripts cannot replay it.
+   * Stable for one id under one `sessionParams.tagKey` (or `secret`), in every process.
+   */
+  tag(): string | undefined {
+    const id = this.id();
+    if (id === undefined) return undefined;
+    return sessionTag(id, { tagKey: this.#config.sessionParams.tagKey, secret: this.#config.secrets?.[0] });
   }
 
   /** S67–S69: the Set-Cookie value for this session. */

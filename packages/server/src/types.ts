@@ -134,6 +134,12 @@ export interface SessionParams {
    * Only ids claimed from a request are checked; `0` leaves no tombstones. @default 60
    */
   staleGrace?: number | string;
+  /**
+   * Keys the opaque `tag` the browser gets instead of the session id (HMAC-SHA256 of the id).
+   * Give every process that shares a store the same value. @default derived from `secret`,
+   * else a fixed key (one-way for the default random ids; set it for guessable ids)
+   */
+  tagKey?: string;
   /** Clock in milliseconds, for tests. @default Date.now */
   now?: () => number;
 }

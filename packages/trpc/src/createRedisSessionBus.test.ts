@@ -55,7 +55,7 @@ describe.runIf(available)('createRedisSessionBus', () => {
       });
       await spy.psubscribe(`${prefix}*`);
       const id = randomBytes(16).toString('hex');
-      await bus.publish({ id, version: 3, snapshot: { id, params: { theme: 'dark' }, version: 3, ctime: 1, atime: 1, expiresAt: null, paramExpiresAt: {}, isNew: false } });
+      await bus.publish({ id, version: 3, snapshot: { tag: 'tag-of-the-session', params: { theme: 'dark' }, version: 3, ctime: 1, atime: 1, expiresAt: null, paramExpiresAt: {}, isNew: false } });
       await bus.publish({ id, version: 0, deleted: true });
       while (seen.length < 2) await new Promise<void>((resolve) => (wake = resolve));
       expect(seen.map(([channel]) => channel)).toEqual([prefix + sessionIdHash(id), prefix + sessionIdHash(id)]);

@@ -163,7 +163,9 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
   }
 
   function announce(session: Session, snapshot: Snapshot): void {
-    publish({ id: snapshot.id, version: session.version(), snapshot: { ...snapshot, isNew: false } });
+    const id = session.id();
+    if (id === undefined) return;
+    publish({ id, version: session.version(), snapshot: { ...snapshot, isNew: false } });
   }
 
   function writableDefinition(name: string): ParamDefinition {

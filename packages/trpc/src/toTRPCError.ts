@@ -29,6 +29,8 @@ const CODES: Record<SessionErrorCode, TRPC_ERROR_CODE_KEY> = {
   INVALID_ARGUMENT: 'INTERNAL_SERVER_ERROR',
   INVALID_ID: 'INTERNAL_SERVER_ERROR',
   ID_GENERATION: 'INTERNAL_SERVER_ERROR',
+  // A param or session over the size limit: the client sent too much, nothing was stored.
+  TOO_LARGE: 'PAYLOAD_TOO_LARGE',
 };
 
 const MESSAGES: Partial<Record<SessionErrorCode, string>> = {
@@ -36,6 +38,7 @@ const MESSAGES: Partial<Record<SessionErrorCode, string>> = {
   STALE: 'isosession: this request carried a session cookie that a login or logout replaced moments ago; retry with the current cookie',
   CONFLICT: 'isosession: the session is changing too fast to apply this write; try again',
   STORE_UNAVAILABLE: 'isosession: the session store is not answering; try again shortly',
+  TOO_LARGE: 'isosession: the value is too large to store in the session; nothing was stored',
 };
 
 export function toTRPCError(error: unknown): TRPCError {
