@@ -1,6 +1,6 @@
 import { NextResponse } from 'next/server.js';
 import { parseCookie, stringifyCookie } from 'cookie';
-import { Session } from '@isosession/server';
+import { Session, isSessionError } from '@isosession/server';
 import type { DsnArgs, SessionParams } from '@isosession/server';
 import { withSession } from '@isosession/server/fetch';
 
@@ -34,7 +34,8 @@ function withCookie(header: string | null, name: string, value: string | undefin
  * a new visitor's session is created and stored, its cookie set on the response and passed
  * on to the render, so `getSession()` in server components always finds one; a returning
  * visitor's session is touched (its idle expiry restarts, S44). Server action requests pass
- * through untouched: the action sets the cookie itself.
+ * through untouched: the action sets the cookie itself. So does a request whose cookie a login
+ * or logout replaced moments ago (`STALE`): no new session, no Set-Cookie.
  *
  * ```ts
  * // proxy.ts
@@ -52,7 +53,17 @@ export function createSessionProxy(options: SessionProxyOptions = {}): (request:
       headers.set('cookie', withCookie(request.headers.get('cookie'), name(), session.cookieValue()));
       return NextResponse.next({ request: { headers } });
     },
-    { dsn: options.dsn, dsnArgs: options.dsnArgs, sessionParams: options.sessionParams },
+    {
+      dsn: options.dsn,
+      dsnArgs: options.dsnArgs,
+      sessionParams: options.sessionParams,
+      // A cookie a login or logout replaced moments ago: pass the page through untouched. A new
+      // session's Set-Cookie here would overwrite the browser's newer cookie and log it out.
+      onError: (error) => {
+        if (isSessionError(error) && error.code === 'STALE') return NextResponse.next();
+        throw error;
+      },
+    },
   );
   return async (request) => {
     // A server action sets the session cookie itself; a second Set-Cookie from here could
