@@ -6,7 +6,7 @@ export { SessionError, isSessionError, parseDuration } from '@isosession/core';
 export type { SessionErrorCode, SessionSnapshot } from '@isosession/core';
 export { registerDriver, registerSerializer, registerIdGenerator } from './registry.js';
 export { registerClass } from './serializers/superjson.js';
-export { createFileDriver } from './drivers/file.js';
+export { createFileDriver, defaultFileDirectory } from './drivers/file.js';
 export { createMemoryDriver, clearMemoryStore } from './drivers/memory.js';
 export { createRedisDriver } from './drivers/redis.js';
 export { createSqliteDriver } from './drivers/sqlite.js';

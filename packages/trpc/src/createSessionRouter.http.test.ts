@@ -196,6 +196,36 @@ for (const store of stores) {
       expect((await Session.load(config.dsn, id, config.dsnArgs)).isEmpty()).toBe(true);
     });
 
+    it('a call carrying a cookie a login replaced moments ago: 409 STALE, no Set-Cookie, nothing minted; the retry with the new cookie lands', async () => {
+      const { client, jar } = browserClient(server.origin);
+      await client.set.mutate({ name: 'theme', value: 'dark' });
+      const oldId = jar.jar.get('CGISESSID')!;
+      // The login, in another request of this browser, whose response has not arrived yet.
+      const login = await Session.new(config.dsn, new Request(server.origin, { headers: { cookie: `CGISESSID=${oldId}` } }), config.dsnArgs);
+      login.regenerate();
+      login.param('user', 'erin');
+      await login.flush();
+      const cookiesBefore = jar.setCookies.length;
+      for (const call of [
+        () => client.set.mutate({ name: 'cart', value: [{ sku: 'mug', qty: 1 }] }),
+        () => client.clear.mutate({ names: ['theme'] }),
+        () => client.get.query(),
+        () => client.destroy.mutate(),
+      ]) {
+        const stale = await clientError(call());
+        expect(stale.data?.httpStatus).toBe(409);
+        expect(stale.data?.sessionCode).toBe('STALE');
+        expect(stale.message).toMatch(/login or logout replaced .* retry with the current cookie/);
+      }
+      expect(jar.setCookies.length).toBe(cookiesBefore);
+      expect(jar.jar.get('CGISESSID')).toBe(oldId);
+      // The login's response arrives; the browser retries with the cookie it now holds.
+      jar.jar.set('CGISESSID', login.id()!);
+      const retried = await client.set.mutate({ name: 'cart', value: [{ sku: 'mug', qty: 1 }] });
+      expect(retried.params).toMatchObject({ cart: [{ sku: 'mug', qty: 1 }], user: 'erin', theme: 'dark' });
+      expect(jar.jar.get('CGISESSID')).toBe(login.id());
+    });
+
     it('refuses a cross-site write with 403', async () => {
       const { jar } = browserClient(server.origin);
       const response = await jar.fetch(`${server.origin}/trpc/set`, {

@@ -12,7 +12,8 @@ import type { CheckedDefinitions, ParamDefinition, ParamDefinitions, ParamIssue,
 import { createMemorySessionBus, sessionChanges } from './SessionBus.js';
 import type { SessionBus } from './SessionBus.js';
 import { sessionSnapshot } from './sessionSnapshot.js';
-import { toTRPCError } from './toTRPCError.js';
+import { clientSessionCode, toTRPCError } from './toTRPCError.js';
+import type { ClientSessionErrorCode } from './toTRPCError.js';
 import { withClaim } from './withClaim.js';
 
 export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
@@ -56,6 +57,12 @@ export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
 export interface SessionErrorData {
   param: string | null;
   issues: ParamIssue[] | null;
+  /**
+   * Which session failure this was, for the ones a client acts on: `STALE` (a login or logout
+   * replaced the cookie this request carried: retry once), `GONE`, `CONFLICT`,
+   * `STORE_UNAVAILABLE`; null otherwise.
+   */
+  sessionCode: ClientSessionErrorCode | null;
 }
 
 interface RequestState {
@@ -110,7 +117,7 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
         ...shape,
         // Never leak internals (paths, queries, private values) through a 500's message.
         message: shape.data.code === 'INTERNAL_SERVER_ERROR' && !shape.message.startsWith('isosession:') ? 'isosession: internal error' : shape.message,
-        data: { ...shape.data, param: cause?.param ?? null, issues: cause?.issues ?? null },
+        data: { ...shape.data, param: cause?.param ?? null, issues: cause?.issues ?? null, sessionCode: clientSessionCode(error.cause) },
       };
     },
   });
@@ -333,6 +340,9 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
           try {
             return await Session.load(dsn, claim, dsnArgs, sessionParams);
           } catch (error) {
+            // A login or logout replaced this session moments ago: its stream ends, as for a
+            // deleted one, and the tab follows the cookie it now holds.
+            if (isSessionError(error) && error.code === 'STALE') return Session.load(dsn, null, dsnArgs, sessionParams);
             throw toTRPCError(error);
           }
         };

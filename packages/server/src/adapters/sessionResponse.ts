@@ -57,11 +57,26 @@ export async function commitSession(session: Session, start: SessionStart, optio
 
 /**
  * The HTTP status a session failure maps to: 503 when the store did not answer (the client
- * may retry), 500 for anything else. Adapters hand it to frameworks as `error.status`.
+ * may retry), 409 when the request's cookie was replaced moments ago by a login or logout
+ * (`STALE`: retry once, the browser now sends the newer cookie), 500 for anything else.
+ * Adapters hand it to frameworks as `error.status`.
  */
-export function sessionErrorStatus(error: unknown): 503 | 500 {
-  return error instanceof SessionError && error.code === 'STORE_UNAVAILABLE' ? 503 : 500;
+export function sessionErrorStatus(error: unknown): 503 | 409 | 500 {
+  if (!(error instanceof SessionError)) return 500;
+  if (error.code === 'STORE_UNAVAILABLE') return 503;
+  return error.code === 'STALE' ? 409 : 500;
 }
+
+/**
+ * The body of the default 409 answer to a stale cookie: JSON a client can act on without
+ * parsing prose. No Set-Cookie goes with it: the browser's newer cookie must stay.
+ */
+export const STALE_BODY = `${JSON.stringify({
+  error: {
+    code: 'STALE',
+    message: 'isosession: this request carried a session cookie that a login or logout replaced moments ago; retry it with the current cookie',
+  },
+})}\n`;
 
 /** Marks an error with `status`/`statusCode` for Express-style error handlers (finalhandler). */
 export function withHttpStatus<T>(error: T): T {
