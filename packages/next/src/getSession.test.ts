@@ -89,6 +89,17 @@ describe('getSession in a server component (read-only)', () => {
     expect(current.jar.written).toEqual([]);
   });
 
+  it('a server action that writes nothing to a new session stores nothing and sets no cookie', async () => {
+    current = fakeRequest({ writable: true });
+    const session = await getSession({ dsn, dsnArgs });
+    session.expire('1h');
+    await session.flush();
+    expect(current.jar.written).toEqual([]);
+    const ids: string[] = [];
+    await Session.find(dsn, (s) => void ids.push(s.id() as string), dsnArgs);
+    expect(ids).toEqual([]);
+  });
+
   it('mode "read" keeps a writable request read-only', async () => {
     current = fakeRequest({ writable: true });
     const session = await getSession({ dsn, dsnArgs, mode: 'read' });
@@ -115,6 +126,7 @@ describe('getSession in a server action or route handler (read-write)', () => {
   it('marks the cookie Secure when Next.js recorded https', async () => {
     current = fakeRequest({ writable: true, headers: { 'x-forwarded-proto': 'https' } });
     const session = await getSession({ dsn, dsnArgs });
+    session.param('theme', 'dark');
     await session.flush();
     expect(current.jar.written[0]?.secure).toBe(true);
   });
@@ -173,6 +185,7 @@ describe('getSession in a server action or route handler (read-write)', () => {
   it('mode "write" where cookies cannot be set stores the session but says why the cookie was not sent', async () => {
     current = fakeRequest({ writable: false });
     const session = await getSession({ dsn, dsnArgs, mode: 'write' });
+    session.param('theme', 'dark');
     const error = await session.flush().catch((e: unknown) => e);
     expect(isSessionError(error) && error.code).toBe('INVALID_ARGUMENT');
     expect((error as Error).message).toMatch(/cannot set its cookie/);

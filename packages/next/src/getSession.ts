@@ -122,6 +122,9 @@ export async function getSession(options: GetSessionOptions = {}): Promise<Sessi
   let storedId = session.isNew() ? undefined : session.id();
   Object.defineProperty(session, 'flush', {
     value: async () => {
+      // A new session nothing was written to is not stored, nor its cookie set: a server
+      // action that only reads must not leave a session behind for every visitor.
+      if (session.isNew() && !session.isEmpty() && session.param().length === 0) return;
       await flush();
       try {
         request.jar.set(toCookie(session.cookie()));

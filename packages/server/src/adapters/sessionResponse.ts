@@ -17,8 +17,10 @@ export interface AdapterOptions {
    */
   cacheControl?: string | false;
   /**
-   * Store (and send a cookie for) a new session the handler wrote nothing to. CGI::Session's
-   * new() always creates; `false` keeps crawlers from filling the store. @default true
+   * Store (and send a cookie for) a new session the handler set no param in. By default a
+   * session is stored once something is written to it, so crawlers, `HEAD` requests and
+   * one-page visits leave nothing behind; `true` stores every new session, as CGI::Session's
+   * new() does. @default false
    */
   saveUninitialized?: boolean;
 }
@@ -33,8 +35,9 @@ export function sessionStart(session: Session): SessionStart {
   return { id: session.id(), isNew: session.isNew() };
 }
 
-function isUninitialized(session: Session): boolean {
-  return session.isNew() && !session.isEmpty() && session.param().length === 0 && session.expire() === undefined;
+/** A new session nothing was written to (an expiry alone is not content worth storing). */
+export function isUninitialized(session: Session): boolean {
+  return session.isNew() && !session.isEmpty() && session.param().length === 0;
 }
 
 /**
@@ -45,7 +48,7 @@ function isUninitialized(session: Session): boolean {
  * turns it into an error response, never a success that lost the session's changes.
  */
 export async function commitSession(session: Session, start: SessionStart, options: AdapterOptions): Promise<string | undefined> {
-  if (options.saveUninitialized === false && isUninitialized(session)) return undefined;
+  if (options.saveUninitialized !== true && isUninitialized(session)) return undefined;
   await session.flush();
   if (session.isEmpty()) return start.id === undefined ? undefined : session.cookie();
   if (start.isNew || session.id() !== start.id || session.expiresAt() !== undefined) return session.cookie();

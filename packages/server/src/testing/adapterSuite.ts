@@ -147,7 +147,8 @@ export function runAdapterSuite(harness: AdapterHarness): void {
 
     it('S40, S44, S68: expire() sets Max-Age, restarts with each access, and ends the session when idle', async () => {
       const clock = { now: 1_700_000_000_000 };
-      const { url } = await start(memory({ sessionParams: { now: () => clock.now } }));
+      // saveUninitialized: an expiry alone is not content; here it is what is tested.
+      const { url } = await start(memory({ saveUninitialized: true, sessionParams: { now: () => clock.now } }));
       const set = await call(`${url}/expire?s=60`);
       expect(set.cookie()?.maxAge).toBe(60);
       const cookie = cookieOf(set);
@@ -196,7 +197,7 @@ export function runAdapterSuite(harness: AdapterHarness): void {
     });
 
     it('Cache-Control: a response\'s own value is kept; cacheControl: false adds none', async () => {
-      const { url } = await start(memory());
+      const { url } = await start(memory({ saveUninitialized: true }));
       const own = await call(`${url}/cached`);
       expect(own.setCookies).toHaveLength(1);
       expect(own.headers.get('cache-control')).toBe('private, max-age=5');
@@ -206,14 +207,28 @@ export function runAdapterSuite(harness: AdapterHarness): void {
       expect(none.headers.get('cache-control')).toBeNull();
     });
 
-    it('saveUninitialized: false — a new session nobody wrote to is neither stored nor sent', async () => {
+    it('cookie-less requests fill no store: 100 page views and HEADs that write nothing store nothing and send no cookie', async () => {
       const store = spyStore();
-      const { url } = await start({ dsn: store.dsn, dsnArgs: store.dsnArgs, saveUninitialized: false });
-      const peek = await call(`${url}/peek`);
-      expect(peek.setCookies).toEqual([]);
+      const { url } = await start({ dsn: store.dsn, dsnArgs: store.dsnArgs });
+      for (let i = 0; i < 50; i++) {
+        const peek = await call(`${url}/peek`);
+        expect(peek.status).toBe(200);
+        expect(peek.setCookies).toEqual([]);
+        expect((await call(`${url}/peek`, { method: 'HEAD' })).setCookies).toEqual([]);
+      }
       expect(store.recorder.calls.filter((c) => c.op === 'store' || c.op === 'update')).toEqual([]);
+      // The first write stores the session and sends its cookie.
       const count = await call(`${url}/count`);
       expect(count.cookie()?.value).toMatch(ID);
+      expect(store.recorder.calls.filter((c) => c.op === 'store' || c.op === 'update')).toHaveLength(1);
+    });
+
+    it('saveUninitialized: true stores (and sends a cookie for) a new session nobody wrote to', async () => {
+      const store = spyStore();
+      const { url } = await start({ dsn: store.dsn, dsnArgs: store.dsnArgs, saveUninitialized: true });
+      const peek = await call(`${url}/peek`);
+      expect(peek.cookie()?.value).toMatch(ID);
+      expect(store.recorder.calls.filter((c) => c.op === 'store' || c.op === 'update')).toHaveLength(1);
     });
 
     it('S17: idFrom query serves a cookie-free client from the URL param', async () => {
