@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
-import { cartSaved, hydrated, shownId } from './support/page.js';
-import { expireIn, isStored, sessionId, storedParams } from './support/store.js';
+import { cartSaved, hydrated, shownTag } from './support/page.js';
+import { expireIn, isStored, sessionId, storedParams, tagOf } from './support/store.js';
 
 test('admin lists sessions, purges the expired ones, and a purged tab recovers to a fresh session', async ({ browser }) => {
   const shopper = await browser.newContext();
@@ -12,7 +12,7 @@ test('admin lists sessions, purges the expired ones, and a purged tab recovers t
     await shop.getByTestId('add-mug').click();
     await cartSaved(shop);
     const id = await sessionId(shopper);
-    const short = id.slice(0, 8);
+    const short = (await tagOf(id)).slice(0, 8);
 
     const page = await admin.newPage();
     await page.goto('/admin');
@@ -41,11 +41,11 @@ test('admin lists sessions, purges the expired ones, and a purged tab recovers t
     expect(await isStored(id)).toBe(false);
 
     // The shopper's tab hears of it and moves to a fresh, empty session without a reload.
-    await expect(shop.getByTestId('session-id')).not.toHaveText(`${short}…`, { timeout: 15_000 });
+    await expect(shop.getByTestId('session-tag')).not.toHaveText(`${short}…`, { timeout: 15_000 });
     await expect(shop.getByTestId('cart-count')).toHaveText('0');
     const fresh = await sessionId(shopper);
     expect(fresh).not.toBe(id);
-    expect(fresh.slice(0, 8)).toBe(await shownId(shop));
+    expect((await tagOf(fresh)).slice(0, 8)).toBe(await shownTag(shop));
     expect(await storedParams(fresh)).not.toBeNull();
   } finally {
     await shopper.close();

@@ -14,8 +14,8 @@ export async function cartSaved(page: Page): Promise<void> {
   await expect(page.getByTestId('cart-state')).toHaveText(/saved/);
 }
 
-/** The short id the inspector shows (8 hex digits). */
-export async function shownId(page: Page): Promise<string> {
-  const text = (await page.getByTestId('session-id').textContent()) ?? '';
+/** The short tag the inspector shows (its first 8 characters). */
+export async function shownTag(page: Page): Promise<string> {
+  const text = (await page.getByTestId('session-tag').textContent()) ?? '';
   return text.replace('…', '');
 }

@@ -183,10 +183,10 @@ export function createSessionStore<P extends Record<string, unknown>, W extends 
   function accept(snapshot: SessionSnapshot<P>, from: 'server' | 'peer'): boolean {
     const state = api.getState();
     const current = state.server;
-    if (retired.has(snapshot.id)) return false;
-    if (current && current.id === snapshot.id && snapshot.version < current.version) return false;
-    if (current && current.id !== snapshot.id) retired.add(current.id);
-    const server = current && current.id === snapshot.id && snapshot.version === current.version && equalSnapshots(current, snapshot) ? current : snapshot;
+    if (retired.has(snapshot.tag)) return false;
+    if (current && current.tag === snapshot.tag && snapshot.version < current.version) return false;
+    if (current && current.tag !== snapshot.tag) retired.add(current.tag);
+    const server = current && current.tag === snapshot.tag && snapshot.version === current.version && equalSnapshots(current, snapshot) ? current : snapshot;
     const params = merge(snapshot.params, state.params);
     if (server !== current || params !== state.params || state.status !== 'ready' || state.error !== null) {
       api.setState({ server, params, status: 'ready', error: null });

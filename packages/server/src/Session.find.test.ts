@@ -52,14 +52,14 @@ describe('find', () => {
     expect(report.visited).toBe(3);
   });
 
-  it('S55: find(code) uses the default DSN (file store in the OS temp directory)', async () => {
+  it('S55: find(code) uses the default DSN (file store in the private directory under the OS temp directory)', async () => {
     const previous = process.env.TMPDIR;
     process.env.TMPDIR = dir;
     try {
       const s = await Session.new();
       s.param('here', true);
       await s.flush();
-      expect(existsSync(join(dir, `cgisess_${s.id()}`))).toBe(true);
+      expect(existsSync(join(dir, `isosession-${process.getuid!()}`, `cgisess_${s.id()}`))).toBe(true);
       const seen: (string | undefined)[] = [];
       await Session.find((found) => {
         seen.push(found.id());

@@ -8,7 +8,7 @@ export { registerDriver, registerSerializer, registerIdGenerator } from './regis
 export { registerClass } from './serializers/superjson.js';
 export { createDumperSerializer } from './serializers/dumper.js';
 export type { DumperOptions, PerlStrings } from './serializers/dumper.js';
-export { createFileDriver } from './drivers/file.js';
+export { createFileDriver, defaultFileDirectory } from './drivers/file.js';
 export { createMemoryDriver, clearMemoryStore } from './drivers/memory.js';
 export { createRedisDriver } from './drivers/redis.js';
 export { createSqliteDriver } from './drivers/sqlite.js';

@@ -56,7 +56,8 @@ describe('file driver: a writer killed mid-flush (issue 2)', () => {
   it(`SIGKILLed ${KILLS} times while flushing ~5 MB, the file always loads as the old or the new session, and the next flush goes through`, async () => {
     const directory = await mkdtemp(join(tmpdir(), 'isosession-crash-'));
     directories.push(directory);
-    const dsnArgs = { Directory: directory };
+    // The sessions here are ~5 MB, over the default MaxFileSize (1 MiB).
+    const dsnArgs = { Directory: directory, MaxFileSize: 16 * 1024 * 1024 };
     const first = await Session.new('driver:file', null, dsnArgs);
     first.param('generation', 0);
     await first.flush();

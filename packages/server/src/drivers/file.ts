@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, lutimes, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, lutimes, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SessionError } from '@isosession/core';
@@ -29,11 +30,16 @@ function refuse(id: string): SessionError {
   return new SessionError('INVALID_ID', `file driver: refusing session id ${JSON.stringify(id)} (${why})`);
 }
 
-function parseMode(value: unknown): number {
+function parseMode(value: unknown, shared: boolean): number {
   if (value === undefined) return 0o600;
   const mode = typeof value === 'string' ? Number.parseInt(value, 8) : value;
   if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o777) {
     throw new SessionError('INVALID_ARGUMENT', `file driver: UMask must be a file mode such as 0o600 or "0600", got ${String(value)}`);
+  }
+  // Files another user can write are never adopted (see isTrustedFile), so this driver would
+  // refuse to read back what it wrote.
+  if (mode & 0o022 && !shared) {
+    throw new SessionError('INVALID_ARGUMENT', `file driver: UMask 0o${mode.toString(8)} lets group or others write session files, and such files are never read back (anyone with that write access could plant a session); use 0o600 or 0o640, or pass SharedDirectory: true if the directory is shared on purpose`);
   }
   return mode;
 }
@@ -46,29 +52,105 @@ function parseLockTimeout(value: unknown): number {
   return value;
 }
 
+/** 1 MiB: four times the default session size limit (256 kB), far below what hurts a process. */
+const DEFAULT_MAX_FILE_SIZE = 1024 * 1024;
+
+function parseMaxFileSize(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_FILE_SIZE;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new SessionError('INVALID_ARGUMENT', `file driver: MaxFileSize must be a number of bytes >= 1, got ${String(value)}`);
+  }
+  return value;
+}
+
 /**
- * `file` (the default): one file `cgisess_<id>` per session in `Directory` (os tmpdir by
- * default). Writes are atomic (temp file, fsync, rename), so a crash leaves the old or the new
- * copy, never a torn one; updates hold a lock file unless `NoFlock`. The file's mtime is the
- * session's atime, so a touch is a utimes, not a rewrite. Symlinks are never followed.
+ * The default directory: `<os tmpdir>/isosession-<uid>`, created 0700 and checked like any
+ * other (owned by this user, no group/other write, and here not a symlink). Chosen over
+ * `~/.local/state`: it is on the same file system with the same lifetime as the old default
+ * (os tmpdir), it works where HOME is unset or read-only (containers, serverless, system
+ * users), and it depends on nothing but TMPDIR, so the CLI run from a shell finds the same
+ * directory as the app. If another local user squats the name first, every use fails with a
+ * SessionError that says so, instead of sessions landing in their directory (the pattern of
+ * tmux's /tmp/tmux-<uid>).
+ */
+export function defaultFileDirectory(): string {
+  const uid = process.getuid?.();
+  return join(tmpdir(), uid === undefined ? 'isosession' : `isosession-${uid}`);
+}
+
+/**
+ * Why `directory` must not hold sessions, or undefined if it may. A directory another user
+ * can write lets them plant `cgisess_<id>` with `user: 'admin'` in it, and list live ids.
+ */
+function directoryProblem(info: Stats, shared: boolean): string | undefined {
+  if (info.isSymbolicLink()) return 'is a symbolic link (the default directory must be a real one; a local user could point it anywhere)';
+  if (!info.isDirectory()) return 'is not a directory';
+  const uid = process.getuid?.();
+  // Windows has no POSIX owner or mode bits; its per-user temp directory is private already.
+  if (shared || uid === undefined) return undefined;
+  if (info.uid !== uid) return `is owned by uid ${info.uid}, not by this process's user (uid ${uid})`;
+  if (info.mode & 0o022) return `is writable by ${info.mode & 0o020 ? 'its group' : 'others'} (mode 0o${(info.mode & 0o777).toString(8)})`;
+  return undefined;
+}
+
+/** A session file is adopted only if this user wrote it: owned by them, writable by no one else. */
+function isTrustedFile(info: Stats, shared: boolean): boolean {
+  const uid = process.getuid?.();
+  return shared || uid === undefined || (info.uid === uid && (info.mode & 0o022) === 0);
+}
+
+/**
+ * `file` (the default): one file `cgisess_<id>` per session in `Directory` (default
+ * `defaultFileDirectory()`, a private directory). Writes are atomic (temp file, fsync,
+ * rename), so a crash leaves the old or the new copy, never a torn one; updates hold a lock
+ * file unless `NoFlock`. The file's mtime is the session's atime, so a touch is a utimes, not
+ * a rewrite. Symlinks, FIFOs and files another user could have written are never read.
  * `LockTimeout` (ms, default 10 000): how long an update waits for another's lock before
- * failing with STORE_UNAVAILABLE.
+ * failing with STORE_UNAVAILABLE. `MaxFileSize` (bytes, default 1 MiB): a bigger session file
+ * is refused (TOO_LARGE) before anything is allocated for it. `SharedDirectory` (default
+ * false): the directory is deliberately shared with another user, so its owner, its mode and
+ * the owner of each file are not checked.
  */
 export function createFileDriver(args: DsnArgs = {}): Driver {
-  const directory = typeof args.Directory === 'string' && args.Directory !== '' ? args.Directory : tmpdir();
-  const mode = parseMode(args.UMask);
+  const given = typeof args.Directory === 'string' && args.Directory !== '';
+  const directory = given ? (args.Directory as string) : defaultFileDirectory();
+  const shared = args.SharedDirectory === true;
+  if (args.SharedDirectory !== undefined && typeof args.SharedDirectory !== 'boolean') {
+    throw new SessionError('INVALID_ARGUMENT', `file driver: SharedDirectory must be true or false, got ${String(args.SharedDirectory)}`);
+  }
+  const mode = parseMode(args.UMask, shared);
   const lock = !args.NoFlock;
   const lockTimeoutMs = parseLockTimeout(args.LockTimeout);
+  const maxFileSize = parseMaxFileSize(args.MaxFileSize);
   let ready: Promise<unknown> | undefined;
+  let checked: Promise<void> | undefined;
 
   const pathOf = (id: string) => join(directory, PREFIX + id);
-  const ensureDirectory = () => (ready ??= mkdir(directory, { recursive: true, mode: 0o700 }).catch((error) => {
+
+  /** Checks the directory once per driver; rejects (and checks again next time) if it is unsafe. */
+  const checkDirectory = () => (checked ??= (given ? stat(directory) : lstat(directory)).then((info) => {
+    const problem = directoryProblem(info, shared);
+    if (problem) {
+      throw new SessionError('STORE_ERROR', `file driver: refusing session directory ${directory}: it ${problem}. Another user could read live ids there or plant sessions. Use a directory this user owns with mode 0700${given ? '' : ' (pass Directory)'}, or pass SharedDirectory: true if it is shared on purpose`);
+    }
+  }).catch((error: unknown) => {
+    checked = undefined;
+    throw error;
+  }));
+  const ensureDirectory = () => (ready ??= mkdir(directory, { recursive: true, mode: 0o700 }).then(checkDirectory).catch((error) => {
     ready = undefined;
     throw error;
   }));
 
   async function read(id: string): Promise<StoredRecord | null> {
     if (!isSafeId(id)) return null;
+    try {
+      await checkDirectory();
+    } catch (error) {
+      // No directory yet: no sessions yet. Reading never creates it.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
     let handle;
     try {
       // O_NOFOLLOW: a symlink planted as cgisess_<id> reads as missing (S76). O_NONBLOCK: a FIFO
@@ -77,12 +159,20 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
       handle = await open(pathOf(id), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') return null;
+      if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR' || code === 'ENXIO') return null;
       throw error;
     }
     try {
       const info = await handle.stat();
       if (!info.isFile()) return null;
+      if (!isTrustedFile(info, shared)) {
+        warnUntrusted(directory);
+        return null;
+      }
+      // Checked before allocating: a sparse file claims any size at no cost to its planter.
+      if (info.size > maxFileSize) {
+        throw new SessionError('TOO_LARGE', `file driver: ${pathOf(id)} is ${info.size} bytes, over MaxFileSize (${maxFileSize}); not read. Raise MaxFileSize if sessions are really this large`);
+      }
       // Read the size fstat gave, in place of readFile() (which fstats again: one more trip
       // through libuv's 4-thread pool, where it waits behind other requests' fsyncs). A session
       // file is never written in place (temp file + rename), so its size cannot change under us.
@@ -101,6 +191,10 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
 
   async function write(id: string, data: RawSession, meta: StoreMeta): Promise<void> {
     if (!isSafeId(id)) throw refuse(id);
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    if (size > maxFileSize) {
+      throw new SessionError('TOO_LARGE', `file driver: session ${id} is ${size} bytes once serialized, over MaxFileSize (${maxFileSize}); nothing was stored`);
+    }
     await ensureDirectory();
     const target = pathOf(id);
     const temp = `${target}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
@@ -136,6 +230,7 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
     async traverse(visit) {
       let names: string[];
       try {
+        await checkDirectory();
         names = await readdir(directory);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
@@ -171,6 +266,15 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
       }
     },
   };
+}
+
+const warned = new Set<string>();
+
+/** Once per directory: a planted file is worth knowing about, but not once per request. */
+function warnUntrusted(directory: string): void {
+  if (warned.has(directory)) return;
+  warned.add(directory);
+  process.emitWarning(`isosession: file driver: ignored a session file in ${directory} that this process's user does not own or that others can write (a planted session?); pass SharedDirectory: true if another user writes sessions there on purpose`, { code: 'ISOSESSION_UNTRUSTED_FILE' });
 }
 
 // A writer killed between creating its temp file and renaming it leaves the temp file behind.

@@ -6,10 +6,10 @@
 // It is also what connect-redis, BullMQ and most Node session stores already use.
 import { createHash, randomBytes } from 'node:crypto';
 import { SessionError, parseDuration } from '@isosession/core';
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Driver, DsnArgs, Merge, MergeResult, RawSession, StoreMeta, StoredRecord } from '../types.js';
-
-type RedisClient = Redis | Cluster;
+import { openRedisClient } from './redisConnection.js';
+import type { RedisClient } from './redisConnection.js';
 
 const DEFAULT_PREFIX = 'cgisess:';
 const DEFAULT_TIMEOUT_SECONDS = 5;
@@ -98,6 +98,15 @@ function seconds(name: string, value: unknown, fallback: number, allowZero: bool
   return parsed;
 }
 
+/** `WaitReplicas`: how many replicas must confirm each write (Redis WAIT); 0 confirms none. */
+function replicaCount(value: unknown): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw invalid(`WaitReplicas must be a whole number of replicas (0 or more) that confirm each write, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 function isClient(value: unknown): value is RedisClient {
   const candidate = value as Partial<Redis> | null;
   return typeof candidate?.hmgetBuffer === 'function' && typeof candidate.evalsha === 'function' && typeof candidate.scan === 'function';
@@ -133,9 +142,10 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
   }
   const timeoutMs = Math.round(seconds('Timeout', args.Timeout, DEFAULT_TIMEOUT_SECONDS, false) * 1000);
   const graceMs = Math.round(seconds('Grace', args.Grace, DEFAULT_GRACE_SECONDS, true) * 1000);
-  if (args.Client !== undefined && args.Url !== undefined) {
-    throw invalid('give either Client (your ioredis client) or Url, not both');
+  if (args.Client !== undefined && (args.Url !== undefined || args.Sentinels !== undefined)) {
+    throw invalid('give either Client (your ioredis client) or Url / Sentinels, not both');
   }
+  const waitReplicas = replicaCount(args.WaitReplicas);
 
   let client: RedisClient;
   let owned = false;
@@ -146,30 +156,11 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     }
     client = args.Client;
     where = 'the given Client';
-  } else if (typeof args.Url === 'string' && /^rediss?:\/\//.test(args.Url)) {
-    const { Redis: RedisClass } = await import('ioredis');
-    client = new RedisClass(args.Url, {
-      connectTimeout: timeoutMs,
-      commandTimeout: timeoutMs,
-      // No offline queue: while Redis is unreachable a call waits for the reconnect up to its
-      // deadline and then fails, instead of piling up in memory and running late.
-      enableOfflineQueue: false,
-      // Commands in flight when the connection drops fail at once and are never replayed
-      // after the reconnect, when their caller has long been told they failed.
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      // Reconnect quickly once Redis is back, so the next request after an outage works.
-      retryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
-      // Measured (bench/drivers.ts): auto-pipelining gave ~25% more throughput at 32 concurrent
-      // requests but ~3× the latency of a lone one; a session load sits on every request's path.
-      enableAutoPipelining: false,
-    });
+  } else {
+    ({ client, where } = await openRedisClient(args, timeoutMs));
     // Without a listener ioredis prints every connection error; the calls report them instead.
     client.on('error', () => {});
     owned = true;
-    where = args.Url.replace(/\/\/[^@/]*@/, '//***@');
-  } else {
-    throw invalid(`give Url (e.g. "redis://127.0.0.1:6379") or Client (an ioredis client); got Url ${JSON.stringify(args.Url)}`);
   }
 
   const keyOf = (id: string) => prefix + id;
@@ -259,8 +250,42 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     return readyWait;
   }
 
+  // WAIT's own timeout, shorter than the call's deadline so that its answer ("only 0 replicas
+  // so far") is what the caller hears, not a bare "no answer".
+  const waitMs = Math.max(1, Math.floor(timeoutMs * 0.8));
+
+  /**
+   * A write followed by WAIT in one pipeline: on a Cluster the pipeline goes to the master of
+   * the write's key, so WAIT counts that master's replicas. The write is acknowledged only when
+   * `WaitReplicas` replicas have it; otherwise the caller gets STORE_UNAVAILABLE (the write may
+   * still be on the master: an unacknowledged write may or may not have happened).
+   */
+  async function replicated(what: string, queue: (pipeline: ReturnType<RedisClient['pipeline']>) => void): Promise<unknown> {
+    const pipeline = client.pipeline();
+    queue(pipeline);
+    pipeline.wait(waitReplicas, waitMs);
+    const results = await command(what, pipeline.exec());
+    const [written, waited] = results ?? [];
+    if (!written || !waited) throw unavailable(`${what} failed (no reply to the pipeline)`);
+    if (written[0]) await command(what, Promise.reject(written[0]));
+    if (waited[0]) await command(what, Promise.reject(waited[0]));
+    const acked = Number(waited[1]);
+    if (acked < waitReplicas) {
+      throw unavailable(`${what} reached the master but only ${acked} of the ${waitReplicas} replicas of WaitReplicas confirmed it within ${waitMs} ms`);
+    }
+    return written[1];
+  }
+
   async function run(what: string, code: Script, key: string, argv: (string | Uint8Array)[]): Promise<number> {
     const redis = client as Redis;
+    if (waitReplicas > 0) {
+      try {
+        return (await replicated(what, (pipeline) => pipeline.evalsha(code.sha, 1, key, ...(argv as string[])))) as number;
+      } catch (error) {
+        if (!(error as Error).message?.startsWith('NOSCRIPT')) throw error;
+        return (await replicated(what, (pipeline) => pipeline.eval(code.source, 1, key, ...(argv as string[])))) as number;
+      }
+    }
     try {
       return (await command(what, redis.evalsha(code.sha, 1, key, ...(argv as string[])))) as number;
     } catch (error) {
@@ -371,7 +396,8 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     remove(id) {
       return withDeadline('remove', async () => {
         forget(id);
-        await command('remove', client.del(keyOf(id)));
+        if (waitReplicas > 0) await replicated('remove', (pipeline) => pipeline.del(keyOf(id)));
+        else await command('remove', client.del(keyOf(id)));
       });
     },
     async traverse(visit) {
@@ -380,8 +406,11 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
       const pattern = `${escapeGlob(clientPrefix + prefix)}*`;
       const strip = clientPrefix.length + prefix.length;
       const seen = new Set<string>();
-      // A Cluster spreads keys over its masters; SCAN walks one node at a time.
-      const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client as Redis];
+      // A Cluster spreads keys over its masters; SCAN walks one node at a time. Its list of
+      // masters is only right once its slot map has loaded (ready): before that it holds the
+      // seed nodes, which it drops (mid-SCAN: "Connection is closed") when the map arrives.
+      const nodes = await withDeadline('traverse', async () =>
+        'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client as Redis]);
       for (const node of nodes) await scanFrom(node, pattern, strip, seen, visit);
     },
     update(id, merge) {
