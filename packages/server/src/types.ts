@@ -140,6 +140,15 @@ export interface SessionParams {
    * else a fixed key (one-way for the default random ids; set it for guessable ids)
    */
   tagKey?: string;
+  /**
+   * `'cgi-session'`: the store is shared with a running Perl CGI::Session app
+   * (docs/migrating-from-perl.md). Every flush after a load writes `_SESSION_ATIME` into the
+   * data (Perl reads atime only there, never a file's mtime or an SQL column), a new session
+   * always stores `_SESSION_REMOTE_ADDR` (`""` when unknown, as Perl does, whose `-ip_match`
+   * deletes sessions without it), and an emptied expiry list stays `{}`.
+   * @default undefined (isosession's own format)
+   */
+  compat?: 'cgi-session';
   /** Clock in milliseconds, for tests. @default Date.now */
   now?: () => number;
 }
