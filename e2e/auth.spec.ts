@@ -63,6 +63,8 @@ test('login changes the session id and shows the user without a reload; logout c
 test('an invalid name is refused by the server action, with a message', async ({ page, context }) => {
   await page.goto('/');
   await hydrated(page);
+  await page.getByTestId('add-mug').click();
+  await cartSaved(page);
   const before = await sessionId(context);
   await page.getByTestId('login-name').fill('no spaces allowed');
   await page.getByTestId('login').click();

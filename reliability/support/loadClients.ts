@@ -32,6 +32,8 @@ export interface LoadOptions {
   phase?: () => string;
   /** Prefix of the param names, so that two loads on one session never share a param. @default 'p' */
   label?: string;
+  /** Ends the load early (checked before each request): for scenarios whose length is an event's. */
+  stopped?: () => boolean;
   /** Kept up to date: how many requests are waiting for an answer right now. */
   live?: { inFlight: number };
 }
@@ -119,7 +121,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       params.push(history);
       return history;
     });
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !options.stopped?.()) {
       const history = mine[Math.floor(Math.random() * mine.length)]!;
       const kind = pick(mix);
       const value = kind === 'expire' ? 3600 + ++sequence : ++sequence;

@@ -13,6 +13,9 @@
  * - `ID_GENERATION`: an id generator could not produce an id.
  * - `TOO_LARGE`: a param, a session or a stored file over its configured size limit; nothing
  *   was stored (over HTTP: 413).
+ * - `STALE`: the request's cookie names a session that was regenerated (a login) or deleted (a
+ *   logout) moments ago; nothing was created and no cookie is sent. The browser already holds
+ *   the newer cookie: retry the request once with it (docs/http.md, "Stale cookies").
  */
 export type SessionErrorCode =
   | 'INVALID_DSN'
@@ -25,7 +28,8 @@ export type SessionErrorCode =
   | 'GONE'
   | 'CONFLICT'
   | 'ID_GENERATION'
-  | 'TOO_LARGE';
+  | 'TOO_LARGE'
+  | 'STALE';
 
 export class SessionError extends Error {
   override readonly name = 'SessionError';

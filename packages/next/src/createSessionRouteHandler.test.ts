@@ -10,26 +10,29 @@ const params = defineSessionParams({
 });
 
 describe('createSessionRouteHandler', () => {
-  it('serves the router under its endpoint: get creates the session and sets its cookie, set writes through it', async () => {
+  it('serves the router under its endpoint: get answers the defaults without storing, set creates the session and sets its cookie', async () => {
     const router = createSessionRouter({ dsn: 'driver:memory', dsnArgs: { Namespace: `route-${randomUUID()}` }, params });
     const handler = createSessionRouteHandler(router, { endpoint: '/api/session' });
-
     const got = await handler(new Request('http://shop.test/api/session/get'));
     expect(got.status).toBe(200);
-    const cookie = got.headers.get('set-cookie') ?? '';
-    expect(cookie).toMatch(/^CGISESSID=[0-9a-f]{32};.*HttpOnly; SameSite=Lax/);
+    expect(got.headers.get('set-cookie')).toBeNull();
     const first = superjson.deserialize<{ tag: string; params: { theme: string } }>((await got.json()).result.data);
     expect(first.params.theme).toBe('light');
-
-    const set = await handler(
-      new Request('http://shop.test/api/session/set', {
-        method: 'POST',
-        headers: { cookie: cookie.split(';')[0] as string, 'content-type': 'application/json', origin: 'http://shop.test', host: 'shop.test' },
-        body: JSON.stringify(superjson.serialize({ name: 'theme', value: 'dark' })),
-      }),
-    );
+    const write = (cookie?: string) =>
+      handler(
+        new Request('http://shop.test/api/session/set', {
+          method: 'POST',
+          headers: { ...(cookie ? { cookie } : {}), 'content-type': 'application/json', origin: 'http://shop.test', host: 'shop.test' },
+          body: JSON.stringify(superjson.serialize({ name: 'theme', value: 'dark' })),
+        }),
+      );
+    const set = await write();
     expect(set.status).toBe(200);
+    const cookie = set.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^CGISESSID=[0-9a-f]{32};.*HttpOnly; SameSite=Lax/);
     const second = superjson.deserialize<{ tag: string; params: { theme: string } }>((await set.json()).result.data);
-    expect(second).toMatchObject({ tag: first.tag, params: { theme: 'dark' } });
+    expect(second.params.theme).toBe('dark');
+    const again = superjson.deserialize<{ tag: string; params: { theme: string } }>((await (await write(cookie.split(';')[0])).json()).result.data);
+    expect(again).toMatchObject({ tag: second.tag, params: { theme: 'dark' } });
   });
 });

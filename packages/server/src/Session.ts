@@ -16,6 +16,7 @@ import type { SessionTable } from './sessionTable.js';
 import { storeCall } from './storeCall.js';
 import { checkParamOnSet, checkSizeOnFlush, parseSizeLimits } from './sizeLimits.js';
 import type { SizeLimits } from './sizeLimits.js';
+import { DEFAULT_STALE_GRACE, isTombstone, readTombstone, tombstoneExpired, tombstoneKey, tombstoneMeta, tombstoneTable } from './tombstone.js';
 import type {
   CgiLikeQuery, CookieOptions, Driver, DsnArgs, FindReport, HeaderOptions, IdGenerator,
   Merge, MergeResult, Query, RawSession, Serializer, SessionParams, StoreMeta, StoredRecord,
@@ -209,6 +210,7 @@ export class Session {
     // A bad cookie name is broken configuration: fail here, not at the first cookie() call.
     if (sessionParams.name !== undefined) checkCookieName(sessionParams.name);
     normalizeSameSite(sessionParams.cookie?.sameSite);
+    if (sessionParams.staleGrace !== undefined) parseDuration(sessionParams.staleGrace);
     if (sessionParams.tagKey !== undefined && (typeof sessionParams.tagKey !== 'string' || sessionParams.tagKey.length < 32)) {
       throw new SessionError('INVALID_ARGUMENT', 'sessionParams.tagKey must be a string of at least 32 characters (the same in every process that shares the store); generate one with `openssl rand -base64 32`');
     }
@@ -322,7 +324,13 @@ export class Session {
         const { table, storedAtime } = this.#thaw(raw, claim);
         const ipMatch = this.#config.sessionParams.ipMatch ?? defaultIpMatch;
         const storedAddr = getKey(table, REMOTE_ADDR);
-        if (ipMatch && storedAddr !== undefined && storedAddr !== this.#remoteAddr) {
+        if (isTombstone(table)) {
+          // find() walks every key, tombstones included: never a session; purged once over.
+          const expired = tombstoneExpired(table, now);
+          if (expired) await this.#removeExpired(claim, now);
+          if (mode === 'find') return 'skipped';
+          if (!expired) throw staleError(claim);
+        } else if (ipMatch && storedAddr !== undefined && storedAddr !== this.#remoteAddr) {
           // S59: find never deletes for a mismatch, it skips.
           if (mode === 'find') return 'skipped';
           // S73: another address is refused, and the stored copy is deleted.
@@ -336,10 +344,60 @@ export class Session {
             return 'ok';
           }
         }
+      } else if (mode !== 'find' && (await this.#isStale(claim, now))) {
+        throw staleError(claim);
       }
     }
     if (mode === 'new') await this.#create(claim, now);
     return 'ok';
+  }
+
+  /**
+   * Whether a request's claimed id was regenerated or deleted less than `staleGrace` ago: its
+   * tombstone is stored. Only requests are checked (a browser's in-flight write racing a login
+   * or logout); a string sid is the caller's own and keeps the seed's "unknown id: new session".
+   */
+  async #isStale(id: string, now: number): Promise<boolean> {
+    if (this.#query === undefined) return false;
+    const { driver } = this.#config;
+    const key = tombstoneKey(this.#storeKey(id));
+    const raw = await storeCall(this.#driverName(), 'retrieve', () => driver.retrieve(key));
+    const state = raw === null ? 'none' : readTombstone(this.#config.serializer, raw, key, now);
+    if (state === 'expired') await storeCall(this.#driverName(), 'remove', () => driver.remove(key));
+    return state === 'live';
+  }
+
+  /**
+   * Before an id is removed by regenerate() or delete(): a tombstone in its place for the grace
+   * period (written first, so no request can find neither). Only a request's session leaves
+   * one: its response brings the browser the newer cookie, whereas a job or an admin removing
+   * a session by id sends none, and that browser must get a fresh session at once. Best
+   * effort: a store that refuses it must not fail a login or a logout.
+   */
+  async #leaveTombstone(id: string): Promise<void> {
+    const grace = parseDuration(this.#config.sessionParams.staleGrace ?? DEFAULT_STALE_GRACE);
+    if (grace <= 0 || this.#query === undefined) return;
+    const { driver } = this.#config;
+    const key = tombstoneKey(this.#storeKey(id));
+    const now = this.#now();
+    try {
+      const data = this.#config.serializer.freeze(tombstoneTable(key, now, grace));
+      await storeCall(this.#driverName(), 'store', () => driver.store(key, data, tombstoneMeta(now, grace)));
+    } catch (error) {
+      process.emitWarning(`isosession: could not leave a tombstone for a regenerated or deleted session (${(error as Error).message}); a request still carrying its old cookie gets a new session`, { code: 'ISOSESSION_TOMBSTONE' });
+    }
+  }
+
+  /** A flush that found its session gone: STALE when a request's id was replaced just now. */
+  async #goneOrStale(id: string): Promise<SessionError> {
+    let stale = false;
+    try {
+      stale = await this.#isStale(id, this.#now());
+    } catch {
+      // The store failing now says nothing about the session: report what the flush saw.
+    }
+    this.#empty();
+    return stale ? staleError(id) : goneError(id);
   }
 
   /** S40, S42: idle expiry from the stored atime; maxAge from ctime. */
@@ -844,6 +902,7 @@ export class Session {
     if (this.#deleted) {
       // S50: a never-stored session has nothing to remove.
       if (!this.#isNew) {
+        await this.#leaveTombstone(this.#previousId ?? id);
         await storeCall(driverName, 'remove', () => driver.remove(this.#storeKey(this.#previousId ?? id)));
         if (this.#previousId !== undefined) await storeCall(driverName, 'remove', () => driver.remove(this.#storeKey(id)));
       }
@@ -871,7 +930,7 @@ export class Session {
       const meta = this.#meta(table);
       if (driver.touch) {
         const found = await storeCall(driverName, 'touch', () => driver.touch!(this.#storeKey(id), meta));
-        if (!found) throw this.#gone(id);
+        if (!found) throw await this.#goneOrStale(id);
         return;
       }
     }
@@ -918,13 +977,14 @@ export class Session {
       return { action: 'store', data, meta: this.#meta(base) };
     };
 
+    if (sourceId !== newId && !this.#isNew) await this.#leaveTombstone(sourceId);
     try {
       await storeCall(driverName, 'flush', async () => {
         if (driver.update) await driver.update(this.#storeKey(sourceId), merge);
         else await applyWithoutUpdate(driver, this.#storeKey(sourceId), merge);
       });
     } catch (error) {
-      if (error instanceof SessionError && error.code === 'GONE') this.#empty();
+      if (error instanceof SessionError && error.code === 'GONE') throw await this.#goneOrStale(sourceId);
       throw error;
     }
     if (!written) return;
@@ -954,11 +1014,6 @@ export class Session {
     const during = this.#changes;
     this.#table = hasChanges(during) ? this.#mergeOnto(written, during) : written;
     this.#previousId = undefined;
-  }
-
-  #gone(id: string): SessionError {
-    this.#empty();
-    return goneError(id);
   }
 
   #conflict(id: string): SessionError {
@@ -1074,6 +1129,10 @@ export type ConstructorArgs =
 
 function goneError(id: string): SessionError {
   return new SessionError('GONE', `session "${id}" was deleted or regenerated by another request after this one loaded it; nothing was written`);
+}
+
+function staleError(id: string): SessionError {
+  return new SessionError('STALE', `session "${id}" was replaced moments ago (regenerate() at a login, or delete() at a logout) and this request still carries its old cookie; no session was created and no cookie is sent: retry with the browser's current cookie`);
 }
 
 /**

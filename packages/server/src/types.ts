@@ -131,6 +131,15 @@ export interface SessionParams {
    */
   hashIds?: boolean;
   /**
+   * How long an id that `regenerate()` or `delete()` removed is remembered (seconds or a
+   * duration string): a request that still carries it — a write sent before the login's or
+   * logout's response arrived — is refused with `SessionError` code `STALE` instead of being
+   * given a new session and a Set-Cookie that would overwrite the browser's newer cookie. What
+   * is kept is a tiny tombstone, purged like an expired session; it never leads to the new id.
+   * Only ids claimed from a request are checked; `0` leaves no tombstones. @default 60
+   */
+  staleGrace?: number | string;
+  /**
    * Keys the opaque `tag` the browser gets instead of the session id (HMAC-SHA256 of the id).
    * Give every process that shares a store the same value. @default derived from `secret`,
    * else a fixed key (one-way for the default random ids; set it for guessable ids)

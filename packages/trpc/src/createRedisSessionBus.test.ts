@@ -154,9 +154,15 @@ describe.runIf(available)('createRedisSessionBus', () => {
     }
   });
 
-  it('refuses both client and url, and a connection name Redis would refuse', () => {
+  it('refuses both client and url, a connection name Redis would refuse, and an empty or broken node list', () => {
     const client = new Redis(url, { lazyConnect: true });
-    for (const attempt of [() => createRedisSessionBus({ client, url }), () => createRedisSessionBus({ connectionName: 'has space' })]) {
+    const attempts = [
+      () => createRedisSessionBus({ client, url }),
+      () => createRedisSessionBus({ connectionName: 'has space' }),
+      () => createRedisSessionBus({ url: [] }),
+      () => createRedisSessionBus({ url: [6379] as unknown as string[] }),
+    ];
+    for (const attempt of attempts) {
       let error: unknown;
       try {
         attempt();

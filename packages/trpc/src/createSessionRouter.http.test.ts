@@ -107,9 +107,9 @@ for (const store of stores) {
 
     it('sets an HttpOnly, SameSite=Lax cookie with the session id and keeps responses out of caches', async () => {
       const { client, jar } = browserClient(server.origin);
-      const snapshot = await client.get.query();
+      const snapshot = await client.set.mutate({ name: 'counter', value: 0 });
       const id = jar.jar.get('CGISESSID') as string;
-      expect(jar.setCookies[0]).toMatch(new RegExp(`^CGISESSID=${id}; Path=/; HttpOnly; SameSite=Lax$`));
+      expect(jar.setCookies[0]).toMatch(new RegExp(`^CGISESSID=${id}; Max-Age=86400; Path=/; Expires=[^;]+; HttpOnly; SameSite=Lax$`));
       expect((await client.get.query()).tag).toBe(snapshot.tag);
     });
 
@@ -146,7 +146,7 @@ for (const store of stores) {
 
     it('private params never appear in any response, streamed ones included', async () => {
       const { client, jar, streamed } = browserClient(server.origin);
-      await client.get.query();
+      await client.set.mutate({ name: 'counter', value: 0 });
       const session = await Session.load(config.dsn, jar.jar.get('CGISESSID') as string, config.dsnArgs);
       session.param({ userId: PRIVATE.userId, csrfSecret: PRIVATE.csrfSecret, user: 'ada' });
       await session.flush();
@@ -172,7 +172,7 @@ for (const store of stores) {
 
     it('watch streams this session\'s changes made by another client over SSE', async () => {
       const a = browserClient(server.origin);
-      await a.client.get.query();
+      await a.client.set.mutate({ name: 'counter', value: 0 });
       const b = browserClient(server.origin);
       b.jar.jar.set('CGISESSID', a.jar.jar.get('CGISESSID') as string);
       const seen: { version: number; theme: string }[] = [];
@@ -192,8 +192,38 @@ for (const store of stores) {
       const id = jar.jar.get('CGISESSID') as string;
       const fresh = await client.destroy.mutate();
       expect(fresh.tag).not.toBe(tag);
-      expect(jar.jar.get('CGISESSID')).not.toBe(id);
+      expect(jar.jar.get('CGISESSID')).toBeUndefined();
       expect((await Session.load(config.dsn, id, config.dsnArgs)).isEmpty()).toBe(true);
+    });
+
+    it('a call carrying a cookie a login replaced moments ago: 409 STALE, no Set-Cookie, nothing minted; the retry with the new cookie lands', async () => {
+      const { client, jar } = browserClient(server.origin);
+      await client.set.mutate({ name: 'theme', value: 'dark' });
+      const oldId = jar.jar.get('CGISESSID')!;
+      // The login, in another request of this browser, whose response has not arrived yet.
+      const login = await Session.new(config.dsn, new Request(server.origin, { headers: { cookie: `CGISESSID=${oldId}` } }), config.dsnArgs);
+      login.regenerate();
+      login.param('user', 'erin');
+      await login.flush();
+      const cookiesBefore = jar.setCookies.length;
+      for (const call of [
+        () => client.set.mutate({ name: 'cart', value: [{ sku: 'mug', qty: 1 }] }),
+        () => client.clear.mutate({ names: ['theme'] }),
+        () => client.get.query(),
+        () => client.destroy.mutate(),
+      ]) {
+        const stale = await clientError(call());
+        expect(stale.data?.httpStatus).toBe(409);
+        expect(stale.data?.sessionCode).toBe('STALE');
+        expect(stale.message).toMatch(/login or logout replaced .* retry with the current cookie/);
+      }
+      expect(jar.setCookies.length).toBe(cookiesBefore);
+      expect(jar.jar.get('CGISESSID')).toBe(oldId);
+      // The login's response arrives; the browser retries with the cookie it now holds.
+      jar.jar.set('CGISESSID', login.id()!);
+      const retried = await client.set.mutate({ name: 'cart', value: [{ sku: 'mug', qty: 1 }] });
+      expect(retried.params).toMatchObject({ cart: [{ sku: 'mug', qty: 1 }], user: 'erin', theme: 'dark' });
+      expect(jar.jar.get('CGISESSID')).toBe(login.id());
     });
 
     it('refuses a cross-site write with 403', async () => {

@@ -73,23 +73,42 @@ describe('createSessionRouter through createCaller (file store)', () => {
 
   const load = (id: string) => Session.load('driver:file', id, store.dsnArgs);
 
-  it('get creates a session, sets its cookie and says isNew once', async () => {
+  it('cookie-less gets store nothing: 200 visits leave no file, no cookie; the first write creates the session with the default idle expiry', async () => {
+    for (let i = 0; i < 200; i++) {
+      const visitor = browser(router);
+      const answer = await visitor.caller().get();
+      expect(answer).toMatchObject({ isNew: true, params: { theme: 'light', cart: [], counter: 0, lastSeen: null, user: null } });
+      expect(visitor.responses[0]!.getSetCookie()).toEqual([]);
+      expect(visitor.responses[0]!.get('cache-control')).toBe('no-store');
+    }
+    expect(readdirSync(store.directory)).toEqual([]);
+    // Clearing what a visitor never had, and logging out without a session, store nothing either.
     const b = browser(router);
-    const first = await b.caller().get();
+    await b.caller().clear({ names: ['theme'] });
+    await b.caller().destroy();
+    expect(readdirSync(store.directory)).toEqual([]);
+    expect(b.cookie).toBeUndefined();
+
+    const first = await b.caller().set({ name: 'theme', value: 'dark' });
     const id = b.cookie as string;
     expect(id).toMatch(/^[0-9a-f]{32}$/);
     expect(first.tag).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(first.isNew).toBe(true);
-    expect(first.params).toEqual({ theme: 'light', cart: [], counter: 0, lastSeen: null, user: null });
-    expect(first.version).toBeGreaterThan(0);
-    const headers = b.responses[0]!;
-    expect(headers.getSetCookie()[0]).toMatch(new RegExp(`^CGISESSID=${id}; .*HttpOnly`, 'i'));
-    expect(headers.get('cache-control')).toBe('no-store');
-    expect((await load(id)).isEmpty()).toBe(false);
+    expect(b.responses.at(-1)!.getSetCookie()[0]).toMatch(new RegExp(`^CGISESSID=${id}; Max-Age=86400; .*HttpOnly`, 'i'));
+    expect((await load(id)).expire()).toBe(24 * 3600);
+    expect(readdirSync(store.directory)).toHaveLength(1);
 
     const second = await b.caller().get();
     expect(second.tag).toBe(first.tag);
     expect(second.isNew).toBe(false);
+    // Configurable, and off with false.
+    const custom = browser(createTestRouter({ ...options, idleExpiry: '30m' }));
+    await custom.caller().set({ name: 'theme', value: 'dark' });
+    expect((await load(custom.cookie as string)).expire()).toBe(1800);
+    const none = browser(createTestRouter({ ...options, idleExpiry: false }));
+    await none.caller().set({ name: 'theme', value: 'dark' });
+    expect((await load(none.cookie as string)).expire()).toBeUndefined();
+    expect(() => createTestRouter({ ...options, idleExpiry: 'soon' })).toThrow(/soon/);
   });
 
   it('set stores a valid value, returns the new snapshot with a higher version', async () => {
@@ -112,7 +131,7 @@ describe('createSessionRouter through createCaller (file store)', () => {
 
   it('a value the schema refuses is BAD_REQUEST carrying the issues, and nothing is stored', async () => {
     const b = browser(router);
-    await b.caller().get();
+    await b.caller().set({ name: 'counter', value: 0 });
     const id = b.cookie as string;
     const error = await rejection(b.caller().set({ name: 'cart', value: [{ sku: 'a', qty: 0 }] }));
     expect(error.code).toBe('BAD_REQUEST');
@@ -141,7 +160,7 @@ describe('createSessionRouter through createCaller (file store)', () => {
 
   it('private params set by server code never appear in any response', async () => {
     const b = browser(router);
-    await b.caller().get();
+    await b.caller().set({ name: 'counter', value: 0 });
     const id = b.cookie as string;
     const session = await load(id);
     session.param({ userId: PRIVATE.userId, csrfSecret: PRIVATE.csrfSecret, user: 'ada' });
@@ -189,6 +208,8 @@ describe('createSessionRouter through createCaller (file store)', () => {
     expect(fresh.tag).not.toBe(tag);
     expect(fresh.isNew).toBe(true);
     expect(fresh.params.theme).toBe('light');
+    // Stored (and its cookie sent) once something is written to it.
+    await b.caller().set({ name: 'theme', value: 'dark' });
     expect(b.cookie).not.toBe(id);
   });
 
@@ -237,7 +258,8 @@ describe('createSessionRouter through createCaller (file store)', () => {
     const resHeaders = new Headers();
     const ctx = createSessionContext({ req: new Request(`${ORIGIN}/trpc`), resHeaders });
     const caller = router.createCaller(ctx);
-    const [a, b, c] = await Promise.all([caller.get(), caller.set({ name: 'theme', value: 'dark' }), caller.set({ name: 'counter', value: 3 })]);
+    const [b, c] = await Promise.all([caller.set({ name: 'theme', value: 'dark' }), caller.set({ name: 'counter', value: 3 })]);
+    const a = await caller.get();
     expect(new Set([a.tag, b.tag, c.tag]).size).toBe(1);
     expect(c.params).toMatchObject({ theme: 'dark', counter: 3 });
     // One cookie per distinct value, not one per call.
@@ -253,7 +275,7 @@ describe('createSessionRouter through createCaller (file store)', () => {
       params: Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`p${i}`, { schema: z.number(), default: 0, writable: true as const }])),
     });
     const firstHeaders = new Headers();
-    await many.createCaller(createSessionContext({ req: new Request(ORIGIN), resHeaders: firstHeaders })).get();
+    await many.createCaller(createSessionContext({ req: new Request(ORIGIN), resHeaders: firstHeaders })).set({ name: 'p0', value: 0 });
     const cookie = firstHeaders.getSetCookie()[0]?.split(';')[0] as string;
     const callerFor = () => many.createCaller(createSessionContext({ req: new Request(ORIGIN, { headers: { cookie } }) }));
     await Promise.all(Array.from({ length: 12 }, (_, i) => callerFor().set({ name: `p${i}`, value: i + 1 })));
@@ -290,7 +312,7 @@ describe('createSessionRouter through createCaller (file store)', () => {
       router = createTestRouter({ ...options, bus });
       const b = browser(router);
       const other = browser(router);
-      await b.caller().get();
+      await b.caller().set({ name: 'counter', value: 0 });
       other.cookie = b.cookie;
       const stream = await b.caller().watch();
       const envelopes = stream[Symbol.asyncIterator]();
@@ -371,7 +393,7 @@ describe('createSessionRouter through createCaller (file store)', () => {
 
   it('a stored value the schema refuses reads as the default', async () => {
     const b = browser(router);
-    await b.caller().get();
+    await b.caller().set({ name: 'counter', value: 0 });
     const id = b.cookie as string;
     const session = await load(id);
     session.param('theme', 'purple');

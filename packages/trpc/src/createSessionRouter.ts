@@ -1,7 +1,7 @@
 import { TRPCError, initTRPC, tracked } from '@trpc/server';
 import superjson from 'superjson';
 import type { SessionSnapshot } from '@isosession/core';
-import { isSessionError } from '@isosession/core';
+import { isSessionError, parseDuration } from '@isosession/core';
 import { Session } from '@isosession/server';
 import type { DsnArgs, Query, SessionParams } from '@isosession/server';
 import type { SessionContext } from './createSessionContext.js';
@@ -12,7 +12,8 @@ import type { CheckedDefinitions, ParamDefinition, ParamDefinitions, ParamIssue,
 import { createMemorySessionBus, sessionChanges } from './SessionBus.js';
 import type { SessionBus } from './SessionBus.js';
 import { sessionSnapshot } from './sessionSnapshot.js';
-import { toTRPCError } from './toTRPCError.js';
+import { clientSessionCode, toTRPCError } from './toTRPCError.js';
+import type { ClientSessionErrorCode } from './toTRPCError.js';
 import { withClaim } from './withClaim.js';
 
 export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
@@ -37,6 +38,12 @@ export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
   csrf?: false | CsrfOptions;
   /** Read-modify-write retries for writes under contention (`Session.update`). @default 100 */
   retries?: number;
+  /**
+   * The idle expiry (seconds or a duration like `'30m'`) given to a session this router
+   * creates, unless server code set one; `false` for none. Without it an abandoned session
+   * would stay stored for ever. @default '24h'
+   */
+  idleExpiry?: number | string | false;
   /** Server-sent events for `watch`. */
   sse?: {
     /** Ping interval, keeps proxies from closing an idle stream. @default 10_000 */
@@ -50,6 +57,12 @@ export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
 export interface SessionErrorData {
   param: string | null;
   issues: ParamIssue[] | null;
+  /**
+   * Which session failure this was, for the ones a client acts on: `STALE` (a login or logout
+   * replaced the cookie this request carried: retry once), `GONE`, `CONFLICT`,
+   * `STORE_UNAVAILABLE`; null otherwise.
+   */
+  sessionCode: ClientSessionErrorCode | null;
 }
 
 interface RequestState {
@@ -82,6 +95,9 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
   const privateNames = new Set(options.privateParams ?? []);
   const csrf = options.csrf === false ? false : { trustProxy: sessionParams.trustProxy, ...options.csrf };
   const publicNames = Object.keys(params);
+  const idleExpiry = options.idleExpiry === undefined ? DEFAULT_IDLE_EXPIRY : options.idleExpiry;
+  // Broken configuration fails at construction, not at the first write.
+  if (idleExpiry !== false) parseDuration(idleExpiry);
   const requests = new WeakMap<object, RequestState>();
 
   type Values = ParamValues<TDefs>;
@@ -101,7 +117,7 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
         ...shape,
         // Never leak internals (paths, queries, private values) through a 500's message.
         message: shape.data.code === 'INTERNAL_SERVER_ERROR' && !shape.message.startsWith('isosession:') ? 'isosession: internal error' : shape.message,
-        data: { ...shape.data, param: cause?.param ?? null, issues: cause?.issues ?? null },
+        data: { ...shape.data, param: cause?.param ?? null, issues: cause?.issues ?? null, sessionCode: clientSessionCode(error.cause) },
       };
     },
   });
@@ -175,18 +191,30 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
     return definition;
   }
 
-  /** Read-modify-write on the request's session (retried on contention: no lost updates). */
+  /**
+   * Read-modify-write on the request's session (retried on contention: no lost updates). A
+   * new session that the change leaves without params is not stored (nor its cookie sent):
+   * clearing what a visitor never had must not fill the store.
+   */
   function write(ctx: SessionContext, change: (session: Session) => void): Promise<Snapshot> {
     return inRequest(ctx, async (query) => {
       let isNew = false;
-      const session = await Session.update(
-        query,
-        (s) => {
-          isNew = s.isNew();
-          change(s);
-        },
-        { dsn, dsnArgs, sessionParams, retries: options.retries },
-      );
+      let session: Session;
+      try {
+        session = await Session.update(
+          query,
+          (s) => {
+            isNew = s.isNew();
+            change(s);
+            if (isNew && s.param().length === 0) throw new NothingToStore(s);
+            if (isNew && idleExpiry !== false && s.expire() === undefined) s.expire(idleExpiry);
+          },
+          { dsn, dsnArgs, sessionParams, retries: options.retries },
+        );
+      } catch (error) {
+        if (error instanceof NothingToStore) return snapshotOf(error.session, true);
+        throw error;
+      }
       const snapshot = snapshotOf(session, isNew);
       respond(ctx, session);
       announce(session, snapshot);
@@ -209,17 +237,20 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
 
   return t.router({
     /**
-     * The public snapshot; creates the session (and sets its cookie) when there is none. A
-     * new session is not stored when the context has no `resHeaders` to carry its cookie.
+     * The public snapshot. Without a stored session (no cookie, or an unknown or expired
+     * one) it answers the defaults and stores nothing, and sends no cookie: the session is
+     * created by the first write, so crawlers and one-page visits leave nothing behind.
      */
     get: t.procedure.query(({ ctx }) =>
       inRequest(ctx, async (query) => {
         for (let attempt = 0; ; attempt++) {
           const session = await Session.new(dsn, attempt === 0 ? query : withClaim(query, cookieName(), undefined), dsnArgs, sessionParams);
           const isNew = session.isNew();
-          // A new session whose cookie cannot be sent (a server-side caller without
-          // resHeaders, e.g. a server component) is not stored: nobody could claim it.
-          if (isNew && !ctx.resHeaders) return snapshotOf(session, true);
+          if (isNew) {
+            // The answer depends on the cookie sent: never cached for someone else.
+            ctx.resHeaders?.set('Cache-Control', 'no-store');
+            return snapshotOf(session, true);
+          }
           const before = session.version();
           try {
             // Moves atime (the visit keeps the session alive) and persists per-param expiry.
@@ -273,7 +304,10 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
         });
       }),
 
-    /** Deletes the session (logout) and starts a fresh one, whose snapshot is returned. */
+    /**
+     * Deletes the session (logout; its cookie is removed) and answers the defaults of a fresh
+     * one, which is stored only once something is written to it.
+     */
     destroy: stateChanging.mutation(({ ctx }) =>
       inRequest(ctx, async (query) => {
         const old = await Session.load(dsn, query, dsnArgs, sessionParams);
@@ -281,11 +315,10 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
         if (oldId !== undefined) {
           old.delete();
           await old.flush();
+          respond(ctx, old);
           publish({ id: oldId, version: 0, deleted: true });
         }
         const fresh = await Session.new(dsn, withClaim(query, cookieName(), undefined), dsnArgs, sessionParams);
-        await fresh.flush();
-        respond(ctx, fresh);
         return snapshotOf(fresh, true);
       }),
     ),
@@ -307,6 +340,9 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
           try {
             return await Session.load(dsn, claim, dsnArgs, sessionParams);
           } catch (error) {
+            // A login or logout replaced this session moments ago: its stream ends, as for a
+            // deleted one, and the tab follows the cookie it now holds.
+            if (isSessionError(error) && error.code === 'STALE') return Session.load(dsn, null, dsnArgs, sessionParams);
             throw toTRPCError(error);
           }
         };
@@ -340,6 +376,13 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
       }),
   });
 }
+
+/** Aborts a write (nothing stored) that would leave a new session without params. */
+class NothingToStore {
+  constructor(readonly session: Session) {}
+}
+
+const DEFAULT_IDLE_EXPIRY = '24h';
 
 function warnPublish(error: unknown): void {
   process.emitWarning(`isosession: publishing a session change failed: ${error instanceof Error ? error.message : String(error)}`, {

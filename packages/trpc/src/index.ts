@@ -19,5 +19,6 @@ export type {
 } from './params.js';
 export type { CsrfOptions } from './csrf.js';
 export { toTRPCError } from './toTRPCError.js';
+export type { ClientSessionErrorCode } from './toTRPCError.js';
 export type { inferSessionParams, inferWritableParamName } from './inferSession.js';
 export type { SessionSnapshot } from '@isosession/core';

@@ -18,7 +18,9 @@ export type NextFunction = (error?: unknown) => void;
  * `req.session` is a `Session` (read from the cookie; a bad, unknown or expired one gives a
  * new session). It is flushed, and its cookie set, before the response's headers leave.
  * A session failure — a store outage when loading or flushing — goes to `next(err)` with
- * `err.status` 503 (`STORE_UNAVAILABLE`) or 500, so Express's default handler answers 503 and
+ * `err.status` 503 (`STORE_UNAVAILABLE`), 409 (`STALE`: the cookie was replaced moments ago by
+ * a login or logout; no Set-Cookie is sent, the client retries) or 500, so Express's default
+ * handler answers with that status and
  * an error handler can check `err.code`; the held response is dropped, never sent as a success.
  * The client address comes from the socket, or X-Forwarded-For with `sessionParams.trustProxy`.
  */

@@ -59,6 +59,25 @@ describe('withSession (fetch) specifics', () => {
     expect(ran).toBe(false);
   });
 
+  it('without onError a stale cookie (replaced by a login moments ago) is answered 409 with JSON code STALE, no Set-Cookie, handler not run', async () => {
+    const args = dsnArgs();
+    let ran = 0;
+    const handler = withSession(async (request, { session }) => {
+      ran += 1;
+      if (new URL(request.url).pathname === '/login') session.regenerate();
+      return new Response('ok');
+    }, { dsn: 'driver:memory', dsnArgs: args });
+    const first = await handler(new Request('http://localhost/'));
+    const cookie = first.headers.getSetCookie()[0]!.split(';')[0]!;
+    await handler(new Request('http://localhost/login', { headers: { cookie } }));
+    const stale = await handler(new Request('http://localhost/cart', { headers: { cookie } }));
+    expect(stale.status).toBe(409);
+    expect(stale.headers.getSetCookie()).toEqual([]);
+    expect(stale.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await stale.json()).toMatchObject({ error: { code: 'STALE' } });
+    expect(ran).toBe(2);
+  });
+
   it('a handler that throws flushes nothing and its error propagates', async () => {
     const args = dsnArgs();
     let id: string | undefined;

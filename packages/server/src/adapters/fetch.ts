@@ -1,7 +1,7 @@
 import '../builtins.js';
 import { Session } from '../Session.js';
 import { normalizeAddress } from '../query.js';
-import { commitSession, sessionStart } from './sessionResponse.js';
+import { STALE_BODY, commitSession, sessionErrorStatus, sessionStart } from './sessionResponse.js';
 import type { AdapterOptions } from './sessionResponse.js';
 
 export type { AdapterOptions } from './sessionResponse.js';
@@ -23,7 +23,9 @@ export interface WithSessionOptions<C extends object = object> extends AdapterOp
    * Turns a session failure (loading or flushing: a store outage is a `SessionError` with
    * code `STORE_UNAVAILABLE`, see `sessionErrorStatus`) into a response. By default the
    * error is thrown to the caller (the framework's error handling); the handler's response
-   * is never sent after a failed flush.
+   * is never sent after a failed flush. Without `onError`, a `STALE` failure (the cookie names
+   * a session that a login or logout replaced moments ago) is answered 409 with a JSON body
+   * `{ error: { code: 'STALE', message } }` and no Set-Cookie, instead of being thrown.
    */
   onError?: (error: unknown, request: Request) => Response | Promise<Response>;
 }
@@ -62,6 +64,9 @@ export function withSession<C extends object = object>(
   const { dsn = null, dsnArgs = null, sessionParams = {} } = options;
   const fail = async (error: unknown, request: Request): Promise<Response> => {
     if (options.onError) return options.onError(error, request);
+    if (sessionErrorStatus(error) === 409) {
+      return new Response(STALE_BODY, { status: 409, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
+    }
     throw error;
   };
   return async (request, ctx) => {

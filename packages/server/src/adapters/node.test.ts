@@ -91,7 +91,10 @@ describe('withNodeSession specifics', () => {
 
   it('onError decides the answer to a store outage', async () => {
     const seen: string[] = [];
-    const server = await serveNode(withNodeSession((_req, res) => res.end('ok'), {
+    const server = await serveNode(withNodeSession((_req, res, session) => {
+      session.param('seen', true);
+      res.end('ok');
+    }, {
       dsn: 'driver:outage',
       dsnArgs: { ...dsnArgs(), State: { fail: 'flush' } },
       onError: (error, _req, res) => {

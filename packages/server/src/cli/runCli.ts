@@ -97,7 +97,7 @@ interface Walk {
 }
 
 /** Visits every stored session in batches; unreadable ones are reported and skipped. */
-async function walk(store: Store, io: CliIo, label: string, now: number, maxAge: number | undefined, visit: (session: StoredSession) => Promise<void>): Promise<Walk> {
+async function walk(store: Store, io: CliIo, label: string, now: number, maxAge: number | undefined, visit: (session: StoredSession) => Promise<void>, onTombstone?: (tombstone: StoredSession) => Promise<void>): Promise<Walk> {
   const keys: string[] = [];
   await storeCall(store.driverName, 'traverse', () => store.driver.traverse((key) => { keys.push(key); }));
   const progress = createProgress(io.stderr, keys.length, label);
@@ -122,6 +122,11 @@ async function walk(store: Store, io: CliIo, label: string, now: number, maxAge:
         if (item instanceof Error) {
           result.failed += 1;
           errors.push(`isosession: cannot read session ${batch[index]}: ${item.message.replace(/^isosession: /, '')}\n`);
+          continue;
+        }
+        if (item.tombstone) {
+          // A regenerated or deleted id's tombstone is not a session: never listed or counted.
+          await onTombstone?.(item);
           continue;
         }
         result.visited += 1;
@@ -175,6 +180,9 @@ async function findCommand(store: Store, values: Values, io: CliIo, now: number,
     }
     if (values.quiet) return;
     io.stdout.write(values.json ? `${toJson({ type: 'session', ...describe(session), purged: removed })}\n` : line(session, removed));
+  }, async (tombstone) => {
+    // --purge removes tombstones past their grace period too, without reporting them.
+    if (values.purge && tombstone.expired) await purge(store, tombstone.key, (current) => current.tombstone && current.expired, now, maxAge);
   });
   const seconds = (Date.now() - started) / 1000;
   const summary = { type: 'summary', visited, matched, purged, failed, seconds };
@@ -214,6 +222,7 @@ async function dumpCommand(store: Store, id: string, values: Values, io: CliIo, 
     const record = await storeCall(store.driverName, 'retrieve', () => store.driver.retrieve(key));
     if (record === null) continue;
     const session = decodeRecord(store, key, record, now, maxAge);
+    if (session.tombstone) continue;
     if (values.json) {
       io.stdout.write(`${toJson({ type: 'session', ...describe(session), data: session.table })}\n`);
     } else {

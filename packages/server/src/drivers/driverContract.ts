@@ -3,6 +3,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseDsn } from '@isosession/core';
 import { Session, SessionError } from '../index.js';
 import type { Driver, DsnArgs, SessionParams, StoredRecord } from '../index.js';
+import { tombstoneKey } from '../tombstone.js';
 
 export interface DriverContractOptions {
   /** Shown in the describe titles, e.g. "postgresql". */
@@ -268,6 +269,48 @@ export function runDriverContract(options: DriverContractOptions): void {
       const missing = randomId();
       await expect(driver.touch!(missing, { atime })).resolves.toBe(false);
       await expect(driver.retrieve(missing)).resolves.toBeNull();
+    });
+  });
+
+  describe(`${name} driver contract: tombstones of regenerated and deleted ids`, () => {
+    const request = (id: string) => new Request('http://contract.test/', { headers: { cookie: `CGISESSID=${id}` } });
+    const staleCode = (promise: Promise<unknown>) => promise.then(() => 'resolved', (error: unknown) => (error as SessionError).code);
+
+    it('a login (regenerate) and a logout (delete) leave a tombstone: the old cookie is STALE, find() skips it, the grace period ends it', async () => {
+      const time = clock();
+      const args = await options.dsnArgs();
+      const params: SessionParams = { now: time.now, staleGrace: 30 };
+      const created = await Session.new(dsn, null, args, params);
+      created.param('cart', ['mug']);
+      await created.flush();
+      const oldId = created.id()!;
+      const login = await Session.new(dsn, request(oldId), args, params);
+      login.regenerate();
+      await login.flush();
+      const other = await Session.new(dsn, null, args, params);
+      other.param('n', 1);
+      await other.flush();
+      const logout = await Session.load(dsn, request(other.id()!), args, params);
+      logout.delete();
+      await logout.flush();
+
+      expect(await staleCode(Session.new(dsn, request(oldId), args, params))).toBe('STALE');
+      expect(await staleCode(Session.new(dsn, request(other.id()!), args, params))).toBe('STALE');
+      const tombstone = await login.driver().retrieve(tombstoneKey(oldId));
+      expect(tombstone).not.toBeNull();
+      expect(new TextDecoder().decode(storedBytes(tombstone)!)).not.toContain(login.id()!);
+      const visited: string[] = [];
+      const report = await Session.find(dsn, (s) => { visited.push(s.id()!); }, args, params);
+      expect(visited).toEqual([login.id()]);
+      expect(report).toEqual({ visited: 1, purged: 0, failed: [] });
+
+      time.advance(30);
+      const fresh = await Session.new(dsn, request(oldId), args, params);
+      expect(fresh.isNew()).toBe(true);
+      expect(fresh.id()).not.toBe(login.id());
+      await expect(login.driver().retrieve(tombstoneKey(oldId))).resolves.toBeNull();
+      await Session.find(dsn, () => undefined, args, params);
+      await expect(login.driver().retrieve(tombstoneKey(other.id()!))).resolves.toBeNull();
     });
   });
 

@@ -191,7 +191,7 @@ export function runSessionBusContract(bus: BusUnderTest): void {
         const ctx = (cookie?: string) =>
           createSessionContext({ req: new Request('http://app.test/trpc', { headers: cookie ? { cookie: `CGISESSID=${cookie}` } : {} }), resHeaders: new Headers() });
         const created = new Headers();
-        await routerA.createCaller(createSessionContext({ req: new Request('http://app.test/trpc'), resHeaders: created })).get();
+        await routerA.createCaller(createSessionContext({ req: new Request('http://app.test/trpc'), resHeaders: created })).set({ name: 'counter', value: 0 });
         const id = /^CGISESSID=([^;]*)/.exec(created.getSetCookie()[0] ?? '')?.[1] as string;
         const watch = await watchOf(routerB, id);
         try {

@@ -18,6 +18,7 @@ export interface TestRouterOptions {
   sessionParams?: SessionParams;
   csrf?: SessionRouterOptions<never>['csrf'];
   bus?: SessionBus;
+  idleExpiry?: SessionRouterOptions<never>['idleExpiry'];
 }
 
 /** The session router the tests use: theme, cart, counter, lastSeen writable; user read-only. */
@@ -28,6 +29,7 @@ export function createTestRouter(options: TestRouterOptions = {}) {
     sessionParams: options.sessionParams,
     csrf: options.csrf,
     bus: options.bus,
+    idleExpiry: options.idleExpiry,
     privateParams: ['userId', 'csrfSecret'],
     params: {
       theme: { schema: z.enum(['light', 'dark']), default: 'light', writable: true },
