@@ -42,8 +42,33 @@ function isInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value);
 }
 
+// Perl's Syck-based JSON and YAML quote every integer of ten digits or more (and Perl code may
+// hold any number as a string), so a Perl-written table can carry its times as digit strings and
+// an `id:incr` id as a number. Only the reserved keys are read this way; params stay as stored.
+const DIGITS = /^-?\d{1,15}$/;
+
+function numberFromDigits(value: unknown): unknown {
+  return typeof value === 'string' && DIGITS.test(value) ? Number(value) : value;
+}
+
+/** Reserved keys as Perl may have written them, in the types the session works with. */
+function normalizeReserved(table: SessionTable): void {
+  if (isInteger(table[ID])) table[ID] = String(table[ID]);
+  for (const key of [CTIME, ATIME, ETIME]) {
+    if (Object.hasOwn(table, key)) table[key] = numberFromDigits(table[key]);
+  }
+  const list = getKey(table, EXPIRE_LIST);
+  if (list !== null && typeof list === 'object' && !Array.isArray(list)) {
+    for (const name of Object.keys(list)) {
+      const seconds = numberFromDigits((list as SessionTable)[name]);
+      Object.defineProperty(list, name, { value: seconds, writable: true, enumerable: true, configurable: true });
+    }
+  }
+}
+
 /** S16: stored data must be a table with an id and integer times; anything else is CORRUPT. */
 export function checkTable(value: unknown, id: string): SessionTable {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) normalizeReserved(value as SessionTable);
   const ok =
     value !== null &&
     typeof value === 'object' &&

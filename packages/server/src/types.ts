@@ -61,6 +61,11 @@ export interface IdGenerator {
   generateId(args: DsnArgs, claimedId?: string): string | Promise<string>;
   /** Whether a claimed id has the shape this generator makes (strict ids). */
   isValidId?(id: string): boolean;
+  /**
+   * Its ids can be guessed or chosen by a client (`incr`, `static`): then a session made from
+   * a request, or whose cookie is built, needs `sessionParams.secret`. @default false
+   */
+  guessable?: boolean;
 }
 
 /** A CGI.pm-like request object. */
@@ -140,6 +145,17 @@ export interface SessionParams {
    * else a fixed key (one-way for the default random ids; set it for guessable ids)
    */
   tagKey?: string;
+  /**
+   * Largest serialized size of one param (its name and value), in bytes. A longer string is
+   * refused at `param()`, anything else at `flush()`: `TOO_LARGE`, nothing stored.
+   * @default 65536 (64 KiB)
+   */
+  maxParamBytes?: number;
+  /**
+   * Largest serialized size of the whole session, in bytes: a flush that would store more (and
+   * more than is stored now) is refused with `TOO_LARGE`, nothing stored. @default 262144 (256 KiB)
+   */
+  maxSessionBytes?: number;
   /** Clock in milliseconds, for tests. @default Date.now */
   now?: () => number;
 }
