@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Session } from '@isosession/server';
-import type { DsnArgs } from '@isosession/server';
+import type { DsnArgs, SessionParams } from '@isosession/server';
 import { withNodeSession } from '@isosession/server/node';
 
 // The server under test in the load and fault scenarios, in its own process (so it can be
@@ -15,7 +15,7 @@ import { withNodeSession } from '@isosession/server/node';
 // It prints "ready <port>" when listening, and exits when its stdin closes.
 
 export type AppConfig =
-  | { kind: 'isosession'; dsn: string; dsnArgs: DsnArgs; port?: number }
+  | { kind: 'isosession'; dsn: string; dsnArgs: DsnArgs; sessionParams?: SessionParams; port?: number }
   | { kind: 'express-redis'; url: string; prefix: string; port?: number }
   | { kind: 'express-file'; directory: string; port?: number };
 
@@ -53,7 +53,7 @@ function isosessionListener(config: Extract<AppConfig, { kind: 'isosession' }>):
       default:
         return send(res, 404, { error: 'no such route' });
     }
-  }, { dsn: config.dsn, dsnArgs: config.dsnArgs });
+  }, { dsn: config.dsn, dsnArgs: config.dsnArgs, sessionParams: config.sessionParams });
 }
 
 async function expressStore(config: Extract<AppConfig, { kind: 'express-redis' | 'express-file' }>, session: typeof import('express-session')) {
