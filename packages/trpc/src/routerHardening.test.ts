@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AnyTRPCRouter } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { readdirSync } from 'node:fs';
 import superjson from 'superjson';
@@ -8,7 +9,7 @@ import { createSessionRouter } from './createSessionRouter.js';
 import { createSessionContext } from './createSessionContext.js';
 import { createMemorySessionBus } from './SessionBus.js';
 import { createTestRouter, tempStore } from './testing/testRouter.js';
-import type { TestRouter, TestRouterOptions } from './testing/testRouter.js';
+import type { TestRouterOptions } from './testing/testRouter.js';
 
 // Attacks on the router that each used to get through; every test names its attack.
 
@@ -23,7 +24,7 @@ function options(extra: Partial<TestRouterOptions> = {}): TestRouterOptions {
 }
 
 /** One HTTP call to the router through tRPC's fetch adapter. */
-async function http(router: TestRouter, path: string, init: RequestInit & { url?: string } = {}) {
+async function http(router: AnyTRPCRouter, path: string, init: RequestInit & { url?: string } = {}) {
   const response = await fetchRequestHandler({
     endpoint: '/trpc',
     req: new Request(`${init.url ?? 'http://app.test'}/trpc/${path}`, init),
