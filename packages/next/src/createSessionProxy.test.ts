@@ -85,3 +85,19 @@ describe('createSessionProxy', () => {
     expect(await storedIds()).toEqual([]);
   });
 });
+
+describe('createSessionProxy with a cookie a login replaced moments ago', () => {
+  it('passes the page through: no new session, no Set-Cookie, the render sees the request as it came', async () => {
+    const visitor = await Session.new(dsn, null, dsnArgs);
+    await visitor.flush();
+    const oldId = visitor.id() as string;
+    const login = await Session.new(dsn, new Request('http://shop.test/', { headers: { cookie: `CGISESSID=${oldId}` } }), dsnArgs);
+    login.regenerate();
+    await login.flush();
+    const proxy = createSessionProxy({ dsn, dsnArgs });
+    const response = await proxy(new Request('http://shop.test/', { headers: { cookie: `CGISESSID=${oldId}` } }));
+    expect(response.headers.get('set-cookie')).toBeNull();
+    expect(response.headers.get('x-middleware-next')).toBe('1');
+    expect(await storedIds()).toEqual([login.id()]);
+  });
+});

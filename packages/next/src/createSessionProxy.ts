@@ -1,7 +1,7 @@
 import { NextResponse } from 'next/server.js';
 import { parseCookie, stringifyCookie } from 'cookie';
 import { parseDuration } from '@isosession/core';
-import { Session } from '@isosession/server';
+import { Session, isSessionError } from '@isosession/server';
 import type { DsnArgs, SessionParams } from '@isosession/server';
 import { withSession } from '@isosession/server/fetch';
 
@@ -47,7 +47,8 @@ function withCookie(header: string | null, name: string, value: string | undefin
  * only when `prepare` writes to it (then its cookie is set on the response and passed on to
  * the render). A visitor without a stored session renders with none: `getSession()` is empty
  * and the browser's first write creates it. Server action requests pass through untouched:
- * the action sets the cookie itself.
+ * the action sets the cookie itself. So does a request whose cookie a login or logout
+ * replaced moments ago (`STALE`): no new session, no Set-Cookie.
  *
  * ```ts
  * // proxy.ts
@@ -71,7 +72,18 @@ export function createSessionProxy(options: SessionProxyOptions = {}): (request:
       headers.set('cookie', withCookie(request.headers.get('cookie'), name(), stored ? session.cookieValue() : undefined));
       return NextResponse.next({ request: { headers } });
     },
-    { dsn: options.dsn, dsnArgs: options.dsnArgs, sessionParams: options.sessionParams, saveUninitialized },
+    {
+      dsn: options.dsn,
+      dsnArgs: options.dsnArgs,
+      sessionParams: options.sessionParams,
+      saveUninitialized,
+      // A cookie a login or logout replaced moments ago: pass the page through untouched. A new
+      // session's Set-Cookie here would overwrite the browser's newer cookie and log it out.
+      onError: (error) => {
+        if (isSessionError(error) && error.code === 'STALE') return NextResponse.next();
+        throw error;
+      },
+    },
   );
   return async (request) => {
     // A server action sets the session cookie itself; a second Set-Cookie from here could

@@ -228,3 +228,47 @@ describe('snapshot', () => {
     expect(() => snapshot(session, params)).toThrow(/createSessionProxy/);
   });
 });
+
+describe('getSession with a cookie a login or logout replaced moments ago (stale)', () => {
+  /** A login in another request of this browser, whose response has not arrived yet. */
+  async function loggedInElsewhere(): Promise<{ oldId: string; newId: string }> {
+    const oldId = await storedSession({ theme: 'dark' });
+    const login = await Session.new(dsn, new Request('http://shop.test/', { headers: { cookie: `CGISESSID=${oldId}` } }), dsnArgs);
+    login.regenerate();
+    login.param('user', 'erin');
+    await login.flush();
+    return { oldId, newId: login.id() as string };
+  }
+
+  async function storedCount(): Promise<number> {
+    let count = 0;
+    await Session.find(dsn, () => void (count += 1), dsnArgs);
+    return count;
+  }
+
+  it('a server action gets SessionError STALE: no session created, no cookie set', async () => {
+    const { oldId } = await loggedInElsewhere();
+    current = fakeRequest({ cookies: { CGISESSID: oldId }, writable: true });
+    const error = await getSession({ dsn, dsnArgs }).catch((e: unknown) => e);
+    expect(isSessionError(error) && error.code).toBe('STALE');
+    expect(current.jar.written).toEqual([]);
+    expect(await storedCount()).toBe(1);
+  });
+
+  it('a server component gets an empty read-only session, never the new one, and no error', async () => {
+    const { oldId } = await loggedInElsewhere();
+    current = fakeRequest({ cookies: { CGISESSID: oldId }, writable: false });
+    const session = await getSession({ dsn, dsnArgs });
+    expect(session.isEmpty()).toBe(true);
+    expect(session.param('user')).toBeUndefined();
+    await session.flush();
+    expect(() => session.delete()).toThrow(/read-only/);
+    expect(await storedCount()).toBe(1);
+  });
+
+  it('the new cookie, once the browser has it, finds the logged-in session', async () => {
+    const { newId } = await loggedInElsewhere();
+    current = fakeRequest({ cookies: { CGISESSID: newId }, writable: true });
+    expect((await getSession({ dsn, dsnArgs })).param('user')).toBe('erin');
+  });
+});

@@ -4,16 +4,18 @@ import type { ParsedDsn } from '@isosession/core';
 import { closeAllDrivers, getDriver, getIdGenerator, getSerializer, resolveDsn } from './registry.js';
 import type { ResolvedDsn } from './registry.js';
 import { isHttps, readClaim, readParamNames, readParamValues, remoteAddressOf } from './query.js';
-import { buildSessionCookie } from './sessionCookie.js';
+import { buildSessionCookie, normalizeSameSite } from './sessionCookie.js';
 import { parseSecrets, signId, unsignId } from './signedId.js';
 import { hashId } from './hashId.js';
 import { sessionTag } from './sessionTag.js';
 import {
   ATIME, CTIME, ETIME, EXPIRE_LIST, ID, REMOTE_ADDR, VERSION,
-  checkTable, copyTable, expireList, getKey, isReserved, publicNames, setKey,
+  checkTable, copyTable, expireList, getKey, isReserved, lastAccess, publicNames, setExpireList, setKey,
 } from './sessionTable.js';
 import type { SessionTable } from './sessionTable.js';
 import { storeCall } from './storeCall.js';
+import { checkParamOnSet, checkSizeOnFlush, parseSizeLimits } from './sizeLimits.js';
+import type { SizeLimits } from './sizeLimits.js';
 import { DEFAULT_STALE_GRACE, isTombstone, readTombstone, tombstoneExpired, tombstoneKey, tombstoneMeta, tombstoneTable } from './tombstone.js';
 import type {
   CgiLikeQuery, CookieOptions, Driver, DsnArgs, FindReport, HeaderOptions, IdGenerator,
@@ -40,6 +42,8 @@ interface Config {
   idGenerator: IdGenerator;
   /** sessionParams.secret, checked: the first signs, any verifies. */
   secrets: string[] | undefined;
+  /** sessionParams.maxParamBytes / maxSessionBytes, checked. */
+  limits: SizeLimits;
 }
 
 /** What this object changed since it was loaded or last flushed: what flush merges. */
@@ -168,6 +172,7 @@ export class Session {
       const { dsn, sidOrQuery, dsnArgs, sessionParams } = Session.#parseArgs(mode, args);
       const config = await Session.#configure(dsn, dsnArgs, sessionParams);
       const query = typeof sidOrQuery === 'object' && sidOrQuery !== null ? sidOrQuery : undefined;
+      if (query) refuseGuessableIds(config, 'a request was given');
       const session = new Session(config, query);
       await session.#open(mode, session.#claimFrom(sidOrQuery));
       lastError = '';
@@ -202,6 +207,12 @@ export class Session {
   static async #configure(dsn: string | null, dsnArgs: DsnArgs, sessionParams: SessionParams): Promise<Config> {
     const resolved = resolveDsn(dsn);
     if (sessionParams.maxAge !== undefined) parseDuration(sessionParams.maxAge);
+    if (sessionParams.compat !== undefined && sessionParams.compat !== 'cgi-session') {
+      throw new SessionError('INVALID_ARGUMENT', `sessionParams.compat must be 'cgi-session' (share a store with Perl CGI::Session) or left out, got ${JSON.stringify(sessionParams.compat)}`);
+    }
+    // A bad cookie name is broken configuration: fail here, not at the first cookie() call.
+    if (sessionParams.name !== undefined) checkCookieName(sessionParams.name);
+    normalizeSameSite(sessionParams.cookie?.sameSite);
     if (sessionParams.staleGrace !== undefined) parseDuration(sessionParams.staleGrace);
     if (sessionParams.tagKey !== undefined && (typeof sessionParams.tagKey !== 'string' || sessionParams.tagKey.length < 32)) {
       throw new SessionError('INVALID_ARGUMENT', 'sessionParams.tagKey must be a string of at least 32 characters (the same in every process that shares the store); generate one with `openssl rand -base64 32`');
@@ -216,6 +227,7 @@ export class Session {
       serializer: getSerializer(resolved.serializer),
       idGenerator: getIdGenerator(resolved.id),
       secrets: parseSecrets(sessionParams.secret),
+      limits: parseSizeLimits(sessionParams),
     };
   }
 
@@ -238,6 +250,11 @@ export class Session {
   #isAcceptableId(id: string): boolean {
     const generator = this.#config.idGenerator;
     return generator.isValidId ? generator.isValidId(id) : GENERIC_ID.test(id);
+  }
+
+  /** `sessionParams.compat: 'cgi-session'`: the store is shared with Perl's CGI::Session. */
+  #perl(): boolean {
+    return this.#config.sessionParams.compat === 'cgi-session';
   }
 
   #now(): number {
@@ -291,9 +308,7 @@ export class Session {
     // hashIds: the stored _SESSION_ID is the hash; in memory the session carries its real id.
     if (this.#config.sessionParams.hashIds && id !== this.#storedKey) setKey(table, ID, id);
     const recordAtime = typeof raw === 'object' && !(raw instanceof Uint8Array) ? raw.atime : undefined;
-    // A driver that keeps atime outside the data (cheap touch) has the fresher value.
-    const storedAtime = recordAtime ?? (table[ATIME] as number);
-    return { table, storedAtime };
+    return { table, storedAtime: lastAccess(table, recordAtime) };
   }
 
   #maxAgeSeconds(): number | undefined {
@@ -321,7 +336,7 @@ export class Session {
           if (expired) await this.#removeExpired(claim, now);
           if (mode === 'find') return 'skipped';
           if (!expired) throw staleError(claim);
-        } else if (ipMatch && storedAddr !== undefined && storedAddr !== this.#remoteAddr) {
+        } else if (ipMatch && storedAddr !== undefined && storedAddr !== (this.#remoteAddr ?? '')) {
           // S59: find never deletes for a mismatch, it skips.
           if (mode === 'find') return 'skipped';
           // S73: another address is refused, and the stored copy is deleted.
@@ -453,7 +468,8 @@ export class Session {
     setKey(table, ID, id);
     setKey(table, CTIME, now);
     setKey(table, ATIME, now);
-    if (this.#remoteAddr !== undefined) setKey(table, REMOTE_ADDR, this.#remoteAddr);
+    // Perl CGI::Session always stores the address, "" when unknown (its -ip_match compares them).
+    if (this.#remoteAddr !== undefined || this.#perl()) setKey(table, REMOTE_ADDR, this.#remoteAddr ?? '');
     this.#table = table;
     this.#isNew = true;
     this.#isExpired = false;
@@ -671,6 +687,7 @@ export class Session {
       if (Object.hasOwn(table, name)) this.clear(name);
       return undefined;
     }
+    checkParamOnSet(name, value, this.#config.limits);
     setKey(table, name, value);
     this.#changes.set.add(name);
     this.#changes.cleared.delete(name);
@@ -717,8 +734,7 @@ export class Session {
     const list = { ...expireList(table) };
     if (seconds === 0) delete list[name];
     else setKey(list, name, seconds); // an own key, even "__proto__"
-    if (Object.keys(list).length === 0) delete table[EXPIRE_LIST];
-    else setKey(table, EXPIRE_LIST, list);
+    setExpireList(table, list, this.#perl());
     this.#changes.expireList.set(name, seconds === 0 ? null : seconds);
     return undefined;
   }
@@ -858,8 +874,7 @@ export class Session {
         if (seconds === null) delete list[name];
         else setKey(list, name, seconds);
       }
-      if (Object.keys(list).length === 0) delete next[EXPIRE_LIST];
-      else setKey(next, EXPIRE_LIST, list);
+      setExpireList(next, list, this.#perl());
     }
     setKey(next, ATIME, Math.max(ours[ATIME] as number, (next[ATIME] as number | undefined) ?? 0));
     return next;
@@ -918,7 +933,8 @@ export class Session {
     if (!this.#isNew && !this.#hasDataChanges(changes)) {
       if (!changes.atime) return; // S48
       const meta = this.#meta(table);
-      if (driver.touch) {
+      // Sharing a store with Perl, which reads atime only from the data: write it there.
+      if (driver.touch && !this.#perl()) {
         const found = await storeCall(driverName, 'touch', () => driver.touch!(this.#storeKey(id), meta));
         if (!found) throw await this.#goneOrStale(id);
         return;
@@ -942,6 +958,7 @@ export class Session {
     const newId = this.id() as string;
     const sourceId = this.#previousId ?? newId;
     let written: SessionTable | undefined;
+    let writtenData: RawSession | undefined;
     const merge: Merge = (current) => {
       let base: SessionTable;
       if (current === null) {
@@ -958,9 +975,12 @@ export class Session {
       }
       setKey(base, ID, newId);
       setKey(base, VERSION, ((typeof base[VERSION] === 'number' ? base[VERSION] : 0) as number) + 1);
+      const data = this.#freeze(base);
+      checkSizeOnFlush({ data, current, table: base, setNames: changes.set, serializer: this.#config.serializer, limits: this.#config.limits });
       written = base;
+      writtenData = data;
       if (sourceId !== newId) return { action: 'remove' };
-      return { action: 'store', data: this.#freeze(base), meta: this.#meta(base) };
+      return { action: 'store', data, meta: this.#meta(base) };
     };
 
     if (sourceId !== newId && !this.#isNew) await this.#leaveTombstone(sourceId);
@@ -978,7 +998,7 @@ export class Session {
       // Regenerated: the merged table was removed under the old id; store it under the new one.
       const merged = written;
       try {
-        const data = this.#freeze(merged);
+        const data = writtenData ?? this.#freeze(merged);
         const meta = this.#meta(merged);
         await storeCall(driverName, 'store', () => driver.store(this.#storeKey(newId), data, meta));
       } catch (error) {
@@ -1055,6 +1075,7 @@ export class Session {
   cookieValue(): string | undefined {
     const id = this.id();
     if (id === undefined) return undefined;
+    refuseGuessableIds(this.#config, 'a cookie or header was built');
     const secrets = this.#config.secrets;
     return secrets ? signId(id, secrets[0] as string) : id;
   }
@@ -1118,6 +1139,20 @@ function goneError(id: string): SessionError {
 
 function staleError(id: string): SessionError {
   return new SessionError('STALE', `session "${id}" was replaced moments ago (regenerate() at a login, or delete() at a logout) and this request still carries its old cookie; no session was created and no cookie is sent: retry with the browser's current cookie`);
+}
+
+/**
+ * Ids a client could guess (`id:incr`: a visitor subtracts one from theirs and becomes the
+ * previous visitor; `id:static`: the client picks the id) may only reach a client signed, so
+ * that a guessed or chosen id is no claim at all.
+ */
+function refuseGuessableIds(config: Config, why: string): void {
+  if (!config.idGenerator.guessable || config.secrets) return;
+  const name = config.resolved.id;
+  const how = name === 'static'
+    ? 'takes the id the client claims, so a client could choose any session id'
+    : 'makes ids a client can guess (a visitor who subtracts one from theirs becomes the previous visitor)';
+  throw new SessionError('INVALID_ARGUMENT', `id:${name} ${how}; it is refused for a session whose id reaches a client (${why}) unless sessionParams.secret signs the id. Set sessionParams.secret (32+ random bytes), or use id:md5 or id:uuid`);
 }
 
 function checkCookieName(name: string): string {

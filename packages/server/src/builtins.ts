@@ -9,6 +9,7 @@ import { jsonSerializer } from './serializers/json.js';
 import { superjsonSerializer } from './serializers/superjson.js';
 import { yamlSerializer } from './serializers/yaml.js';
 import { storableSerializer } from './serializers/storable.js';
+import { dumperSerializer } from './serializers/dumper.js';
 import { md5IdGenerator } from './ids/md5.js';
 import { uuidIdGenerator } from './ids/uuid.js';
 import { incrIdGenerator } from './ids/incr.js';
@@ -29,6 +30,8 @@ registerSerializer('json', jsonSerializer);
 registerSerializer('superjson', superjsonSerializer);
 registerSerializer('yaml', yamlSerializer);
 registerSerializer('storable', storableSerializer);
+// Perl CGI::Session's own default (Data::Dumper), for a store shared with a Perl app.
+registerSerializer('dumper', dumperSerializer);
 registerIdGenerator('md5', md5IdGenerator);
 registerIdGenerator('uuid', uuidIdGenerator);
 registerIdGenerator('incr', incrIdGenerator);

@@ -6,6 +6,8 @@ export { SessionError, isSessionError, parseDuration } from '@isosession/core';
 export type { SessionErrorCode, SessionSnapshot } from '@isosession/core';
 export { registerDriver, registerSerializer, registerIdGenerator } from './registry.js';
 export { registerClass } from './serializers/superjson.js';
+export { createDumperSerializer } from './serializers/dumper.js';
+export type { DumperOptions, PerlStrings } from './serializers/dumper.js';
 export { createFileDriver, defaultFileDirectory } from './drivers/file.js';
 export { createMemoryDriver, clearMemoryStore } from './drivers/memory.js';
 export { createRedisDriver } from './drivers/redis.js';

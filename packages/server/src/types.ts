@@ -61,6 +61,11 @@ export interface IdGenerator {
   generateId(args: DsnArgs, claimedId?: string): string | Promise<string>;
   /** Whether a claimed id has the shape this generator makes (strict ids). */
   isValidId?(id: string): boolean;
+  /**
+   * Its ids can be guessed or chosen by a client (`incr`, `static`): then a session made from
+   * a request, or whose cookie is built, needs `sessionParams.secret`. @default false
+   */
+  guessable?: boolean;
 }
 
 /** A CGI.pm-like request object. */
@@ -140,6 +145,26 @@ export interface SessionParams {
    * else a fixed key (one-way for the default random ids; set it for guessable ids)
    */
   tagKey?: string;
+  /**
+   * `'cgi-session'`: the store is shared with a running Perl CGI::Session app
+   * (docs/migrating-from-perl.md). Every flush after a load writes `_SESSION_ATIME` into the
+   * data (Perl reads atime only there, never a file's mtime or an SQL column), a new session
+   * always stores `_SESSION_REMOTE_ADDR` (`""` when unknown, as Perl does, whose `-ip_match`
+   * deletes sessions without it), and an emptied expiry list stays `{}`.
+   * @default undefined (isosession's own format)
+   */
+  compat?: 'cgi-session';
+  /**
+   * Largest serialized size of one param (its name and value), in bytes. A longer string is
+   * refused at `param()`, anything else at `flush()`: `TOO_LARGE`, nothing stored.
+   * @default 65536 (64 KiB)
+   */
+  maxParamBytes?: number;
+  /**
+   * Largest serialized size of the whole session, in bytes: a flush that would store more (and
+   * more than is stored now) is refused with `TOO_LARGE`, nothing stored. @default 262144 (256 KiB)
+   */
+  maxSessionBytes?: number;
   /** Clock in milliseconds, for tests. @default Date.now */
   now?: () => number;
 }
