@@ -148,8 +148,9 @@ describe('createSessionRouter through createCaller (file store)', () => {
     await b.caller().get();
     const set = (name: string) => b.caller().set({ name, value: 'x' } as never);
     expect((await rejection(set('user'))).code).toBe('FORBIDDEN');
-    expect((await rejection(set('userId'))).code).toBe('FORBIDDEN');
-    expect((await rejection(set('_SESSION_ID'))).code).toBe('FORBIDDEN');
+    // Private names answer as unknown ones: a client cannot probe which exist.
+    expect((await rejection(set('userId'))).code).toBe('BAD_REQUEST');
+    expect((await rejection(set('_SESSION_ID'))).code).toBe('BAD_REQUEST');
     const unknown = await rejection(set('nope'));
     expect(unknown.code).toBe('BAD_REQUEST');
     expect(unknown.message).toContain('theme, cart, counter, lastSeen, user');

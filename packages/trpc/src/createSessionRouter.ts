@@ -24,10 +24,17 @@ export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
   /** The public params. Everything not declared here is server-only and never leaves the server. */
   params: TDefs & CheckedDefinitions<TDefs>;
   /**
-   * Names the app keeps on the server (e.g. `userId`): a browser write to one is FORBIDDEN
-   * rather than BAD_REQUEST. `_SESSION_*` names are always private.
+   * Names the app keeps on the server (e.g. `userId`), refused to the browser even if also
+   * declared in `params`. A browser write to one gets the same BAD_REQUEST as an unknown
+   * name, so a client cannot learn which private names exist. `_SESSION_*` names are always
+   * private.
    */
   privateParams?: readonly string[];
+  /**
+   * Send `data.stack` (the server's stack trace, with its file paths) in error answers.
+   * Off whatever `NODE_ENV` says; turn it on only while debugging locally. @default false
+   */
+  exposeErrorStack?: boolean;
   /** Carries changes to `watch` subscribers. @default an in-memory bus for this router */
   bus?: SessionBus;
   /**
@@ -117,7 +124,7 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
         ...shape,
         // Never leak internals (paths, queries, private values) through a 500's message.
         message: shape.data.code === 'INTERNAL_SERVER_ERROR' && !shape.message.startsWith('isosession:') ? 'isosession: internal error' : shape.message,
-        data: { ...shape.data, param: cause?.param ?? null, issues: cause?.issues ?? null, sessionCode: clientSessionCode(error.cause) },
+        data: { ...withoutStack(shape.data, options.exposeErrorStack === true), param: cause?.param ?? null, issues: cause?.issues ?? null, sessionCode: clientSessionCode(error.cause) },
       };
     },
   });
@@ -178,11 +185,10 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
   }
 
   function writableDefinition(name: string): ParamDefinition {
-    if (name.startsWith('_SESSION_') || privateNames.has(name)) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: `isosession: param "${name}" is private to the server and cannot be changed from the browser` });
-    }
     const definition = Object.hasOwn(params, name) ? params[name] : undefined;
-    if (!definition) {
+    // A private name gets the answer of an unknown one, word for word: a different status or
+    // message would let a client probe which private params the server keeps.
+    if (!definition || name.startsWith('_SESSION_') || privateNames.has(name)) {
       throw new TRPCError({ code: 'BAD_REQUEST', message: `isosession: unknown param "${name}"; the public params are: ${publicNames.join(', ') || '(none)'}` });
     }
     if (definition.writable !== true) {
@@ -359,7 +365,13 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
           // Always sent, also on reconnect: snapshots are idempotent and the browser keeps the newest.
           yield tracked(String(last), snapshotOf(current, false));
           for await (const change of changes) {
-            if (change.deleted) return;
+            if (change.deleted) {
+              // Only the store can say a session ended: a bus message may be forged (anyone
+              // who can publish to Redis or NOTIFY on PostgreSQL), and must not end the streams
+              // of sessions that live on.
+              if ((await load(claim)).isEmpty()) return;
+              continue;
+            }
             let snapshot = change.snapshot as Snapshot | undefined;
             if (!snapshot) {
               const fresh = await load(claim);
@@ -375,6 +387,13 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
         }
       }),
   });
+}
+
+/** tRPC adds `stack` outside production: paths and code layout an attacker should not see. */
+function withoutStack<T extends { stack?: string }>(data: T, expose: boolean): T {
+  if (expose || data.stack === undefined) return data;
+  const { stack: _stack, ...rest } = data;
+  return rest as T;
 }
 
 /** Aborts a write (nothing stored) that would leave a new session without params. */

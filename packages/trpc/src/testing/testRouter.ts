@@ -19,6 +19,7 @@ export interface TestRouterOptions {
   csrf?: SessionRouterOptions<never>['csrf'];
   bus?: SessionBus;
   idleExpiry?: SessionRouterOptions<never>['idleExpiry'];
+  exposeErrorStack?: boolean;
 }
 
 /** The session router the tests use: theme, cart, counter, lastSeen writable; user read-only. */
@@ -30,6 +31,7 @@ export function createTestRouter(options: TestRouterOptions = {}) {
     csrf: options.csrf,
     bus: options.bus,
     idleExpiry: options.idleExpiry,
+    exposeErrorStack: options.exposeErrorStack,
     privateParams: ['userId', 'csrfSecret'],
     params: {
       theme: { schema: z.enum(['light', 'dark']), default: 'light', writable: true },
