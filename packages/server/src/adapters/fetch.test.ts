@@ -64,6 +64,8 @@ describe('withSession (fetch) specifics', () => {
     let ran = 0;
     const handler = withSession(async (request, { session }) => {
       ran += 1;
+      // A session is stored once something is written to it.
+      session.param('seen', true);
       if (new URL(request.url).pathname === '/login') session.regenerate();
       return new Response('ok');
     }, { dsn: 'driver:memory', dsnArgs: args });
