@@ -223,7 +223,8 @@ export class Session {
       // S78: our own copy; the caller's object is never touched.
       dsnArgs: { ...dsnArgs },
       sessionParams: { ...sessionParams },
-      driver: await getDriver(resolved.driver, dsnArgs),
+      // Shared with Perl, the file driver locks session files the way Perl does (flock, in place).
+      driver: await getDriver(resolved.driver, sessionParams.compat && resolved.driver === 'file' ? { Compat: sessionParams.compat, ...dsnArgs } : dsnArgs),
       serializer: getSerializer(resolved.serializer),
       idGenerator: getIdGenerator(resolved.id),
       secrets: parseSecrets(sessionParams.secret),
