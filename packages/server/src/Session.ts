@@ -174,12 +174,27 @@ export class Session {
       const query = typeof sidOrQuery === 'object' && sidOrQuery !== null ? sidOrQuery : undefined;
       if (query) refuseGuessableIds(config, 'a request was given');
       const session = new Session(config, query);
+      if (query) session.#refuseWithoutAddress();
       await session.#open(mode, session.#claimFrom(sidOrQuery));
       lastError = '';
       return session;
     } catch (error) {
       return fail(error);
     }
+  }
+
+  /**
+   * ipMatch binds a session to the address that created it. A request whose address is not
+   * known (a WHATWG Request carries none) would create sessions bound to nothing, and load
+   * them from anywhere: refused, rather than silently doing nothing. A string sid (server
+   * code) is trusted and not checked.
+   */
+  #refuseWithoutAddress(): void {
+    if (!(this.#config.sessionParams.ipMatch ?? defaultIpMatch) || this.#remoteAddr !== undefined) return;
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'ipMatch is on, but this request carries no client address (a WHATWG Request has none), so the session cannot be bound to one: pass the address as sessionParams.remoteAddr or the remoteAddr option of the adapter, session context, route handler, proxy or getSession, or set sessionParams.trustProxy behind a proxy that sets X-Forwarded-For',
+    );
   }
 
   static #parseArgs(mode: string, args: ConstructorArgs) {
@@ -223,7 +238,8 @@ export class Session {
       // S78: our own copy; the caller's object is never touched.
       dsnArgs: { ...dsnArgs },
       sessionParams: { ...sessionParams },
-      driver: await getDriver(resolved.driver, dsnArgs),
+      // Shared with Perl, the file driver locks session files the way Perl does (flock, in place).
+      driver: await getDriver(resolved.driver, sessionParams.compat && resolved.driver === 'file' ? { Compat: sessionParams.compat, ...dsnArgs } : dsnArgs),
       serializer: getSerializer(resolved.serializer),
       idGenerator: getIdGenerator(resolved.id),
       secrets: parseSecrets(sessionParams.secret),

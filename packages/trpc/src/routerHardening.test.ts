@@ -187,3 +187,34 @@ describe('a value the schema accepts but the wire format cannot carry', () => {
     expect((await Session.load('driver:file', cookie.split('=')[1] as string, store.dsnArgs)).param('prefs')).toEqual({ email: false });
   });
 });
+
+describe('ipMatch on the fetch entry point', () => {
+  function addressed(router: AnyTRPCRouter) {
+    // What a fetch runtime knows of the client (e.g. Bun's server.requestIP, Deno's info.remoteAddr).
+    return (path: string, address: string | undefined, init: RequestInit = {}) =>
+      fetchRequestHandler({
+        endpoint: '/trpc',
+        req: new Request(`http://app.test/trpc/${path}`, init),
+        router,
+        createContext: ({ req, resHeaders }) => createSessionContext({ req, resHeaders, remoteAddr: address }),
+      });
+  }
+
+  it('a session made through the tRPC fetch handler is bound to its address: its cookie replayed from elsewhere gets nothing', async () => {
+    const call = addressed(createTestRouter({ ...options(), sessionParams: { ipMatch: true } }));
+    const created = await call('set', '10.0.0.1', { method: 'POST', headers: { 'content-type': 'application/json' }, body: setBody('theme', 'dark') });
+    expect(created.status).toBe(200);
+    const cookie = created.headers.getSetCookie()[0]?.split(';')[0] as string;
+    const stolen = await call('get', '10.6.6.6', { headers: { cookie } });
+    expect(superjson.deserialize<{ params: { theme: string } }>((await stolen.json()).result.data).params.theme).toBe('light');
+  });
+
+  it('with ipMatch on and no address, the call fails with a SessionError that says what to pass, instead of skipping the check', async () => {
+    const router = createTestRouter({ ...options(), sessionParams: { ipMatch: true } });
+    const caller = router.createCaller(createSessionContext({ req: new Request('http://app.test/trpc'), resHeaders: new Headers() }));
+    const error = (await caller.set({ name: 'theme', value: 'dark' }).then(() => undefined, (e: unknown) => e)) as { code: string; cause: unknown };
+    expect(error.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(error.cause).toMatchObject({ name: 'SessionError', code: 'INVALID_ARGUMENT', message: expect.stringMatching(/ipMatch is on, but this request carries no client address/) });
+    expect(readdirSync(store.directory)).toEqual([]);
+  });
+});
