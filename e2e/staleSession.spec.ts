@@ -16,6 +16,30 @@ const RUNS = 10;
 
 test.describe.configure({ mode: 'parallel' });
 
+/**
+ * Every 409 the session router answers in this test: none may carry a Set-Cookie. Their count
+ * is recorded (annotation "stale answers"), to show which runs met the race.
+ */
+const staleAnswers = new WeakMap<BrowserContext, { count: number; withCookie: string[] }>();
+
+test.beforeEach(async ({ context }) => {
+  const seen = { count: 0, withCookie: [] as string[] };
+  staleAnswers.set(context, seen);
+  context.on('response', (response) => {
+    if (response.status() !== 409 || !response.url().includes('/api/session/')) return;
+    seen.count += 1;
+    void response.allHeaders().then((headers) => {
+      if (headers['set-cookie']) seen.withCookie.push(`${response.url()}: ${headers['set-cookie']}`);
+    });
+  });
+});
+
+test.afterEach(async ({ context }) => {
+  const seen = staleAnswers.get(context);
+  test.info().annotations.push({ type: 'stale answers', description: String(seen?.count ?? 0) });
+  expect(seen?.withCookie ?? [], 'a 409 answer set a cookie').toEqual([]);
+});
+
 function storeArgs() {
   const dir = process.env.E2E_DATA_DIR;
   if (!dir) throw new Error('E2E_DATA_DIR is not set: run through playwright.config.ts (npm run e2e)');
@@ -70,13 +94,21 @@ async function settledSession(page: Page, context: BrowserContext): Promise<{ id
   return { id, params: params! };
 }
 
-async function logIn(page: Page, user: string): Promise<void> {
+/** The name is typed first, so that the two clicks of a race follow each other closely. */
+async function typeName(page: Page, user: string): Promise<void> {
   await page.getByTestId('login-name').fill(user);
-  await page.getByTestId('login').click();
 }
 
-/** Logged in as `user` with `cart`, in the page, in the store, and after a reload. */
-async function expectLoggedIn(page: Page, context: BrowserContext, before: string, user: string, cart: string[], latency: number): Promise<void> {
+/** What a new request with the browser's cookies (a reload) is served: the router's snapshot. */
+async function served(context: BrowserContext): Promise<Record<string, unknown>> {
+  const response = await context.request.get('/api/session/get');
+  expect(response.status()).toBe(200);
+  const body = (await response.json()) as { result: { data: { json: { params: Record<string, unknown> } } } };
+  return body.result.data.json.params;
+}
+
+/** Logged in as `user` with `cart`, in the page, in the store, and for the next request. */
+async function expectLoggedIn(page: Page, context: BrowserContext, before: string, user: string, cart: string[]): Promise<void> {
   await expect(page.getByTestId('user')).toHaveText(`Signed in as ${user}`);
   await expect(page.getByTestId('cart-count')).toHaveText(String(cart.length));
   const { id, params } = await settledSession(page, context);
@@ -85,9 +117,9 @@ async function expectLoggedIn(page: Page, context: BrowserContext, before: strin
   expect(skus(params)).toEqual([...cart].sort());
   // The old id is gone and no other session was minted for this browser.
   expect(await createFileDriver(storeArgs()).retrieve(before)).toBeNull();
-  await open(page, latency);
-  await expect(page.getByTestId('user')).toHaveText(`Signed in as ${user}`);
-  await expect(page.getByTestId('cart-count')).toHaveText(String(cart.length));
+  const next = await served(context);
+  expect(next.user).toBe(user);
+  expect(skus(next)).toEqual([...cart].sort());
   expect(await cookieId(context)).toBe(id);
 }
 
@@ -99,18 +131,20 @@ for (const latency of LATENCIES) {
       const before = await seedSession(context);
       await open(page, latency);
       const user = userName();
+      await typeName(page, user);
       await page.getByTestId('add-tee').click();
-      await logIn(page, user);
-      await expectLoggedIn(page, context, before, user, ['mug', 'tee'], latency);
+      await page.getByTestId('login').click();
+      await expectLoggedIn(page, context, before, user, ['mug', 'tee']);
     });
 
     test(title('login-then-write: the write sent before the new cookie arrived lands too'), async ({ page, context }) => {
       const before = await seedSession(context);
       await open(page, latency);
       const user = userName();
-      await logIn(page, user);
+      await typeName(page, user);
+      await page.getByTestId('login').click();
       await page.getByTestId('add-cap').click();
-      await expectLoggedIn(page, context, before, user, ['mug', 'cap'], latency);
+      await expectLoggedIn(page, context, before, user, ['mug', 'cap']);
     });
 
     test(title('write-then-logout: logged out for good, the write kept'), async ({ page, context }) => {
@@ -127,9 +161,9 @@ for (const latency of LATENCIES) {
       expect(params.user ?? null).toBeNull();
       expect(params.loggedIn ?? null).toBeNull();
       expect(skus(params)).toEqual(['mug', 'stickers']);
-      await open(page, latency);
-      await expect(page.getByTestId('login')).toBeVisible();
-      await expect(page.getByTestId('user')).toHaveCount(0);
+      const next = await served(context);
+      expect(next.user ?? null).toBeNull();
+      expect(skus(next)).toEqual(['mug', 'stickers']);
       expect(await cookieId(context)).toBe(id);
     });
 
@@ -140,14 +174,13 @@ for (const latency of LATENCIES) {
       await open(first, latency);
       await open(second, latency);
       const user = userName();
+      await typeName(first, user);
       await second.getByTestId('add-tee').click();
-      await logIn(first, user);
+      await first.getByTestId('login').click();
       await expect(second.getByTestId('user')).toHaveText(`Signed in as ${user}`);
       await expect(second.getByTestId('cart-state')).toHaveText(/saved/);
       await expect(second.getByTestId('cart-error')).toHaveCount(0);
-      await expectLoggedIn(first, context, before, user, ['mug', 'tee'], latency);
-      await open(second, latency);
-      await expect(second.getByTestId('user')).toHaveText(`Signed in as ${user}`);
+      await expectLoggedIn(first, context, before, user, ['mug', 'tee']);
       await expect(second.getByTestId('cart-count')).toHaveText('2');
     });
   }
