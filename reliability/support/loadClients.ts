@@ -32,6 +32,12 @@ export interface LoadOptions {
   phase?: () => string;
   /** Prefix of the param names, so that two loads on one session never share a param. @default 'p' */
   label?: string;
+  /**
+   * Keep-alive connections (default). Off: a new connection per request, so a round-robin
+   * TCP proxy in front of several app servers spreads every request, not every client.
+   * @default true
+   */
+  keepAlive?: boolean;
   /** Ends the load early (checked before each request): for scenarios whose length is an event's. */
   stopped?: () => boolean;
   /** Kept up to date: how many requests are waiting for an answer right now. */
@@ -98,7 +104,7 @@ function pick(mix: Partial<Record<OpKind, number>>): OpKind {
  * shared session, until `durationMs` has passed. Every op's outcome is kept for `verify`.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
-  const agent = new Agent({ keepAlive: true, maxSockets: options.clients });
+  const agent = new Agent({ keepAlive: options.keepAlive ?? true, maxSockets: options.clients });
   const mix = options.mix ?? { set: 1 };
   const perClient = options.paramsPerClient ?? 2;
   const params: ParamHistory[] = [];

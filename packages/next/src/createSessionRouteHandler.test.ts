@@ -35,4 +35,21 @@ describe('createSessionRouteHandler', () => {
     const again = superjson.deserialize<{ tag: string; params: { theme: string } }>((await (await write(cookie.split(';')[0])).json()).result.data);
     expect(again).toMatchObject({ tag: second.tag, params: { theme: 'dark' } });
   });
+
+  it('ipMatch: the remoteAddr option binds a session to the client address; its cookie from another address gets the defaults', async () => {
+    const router = createSessionRouter({ dsn: 'driver:memory', dsnArgs: { Namespace: `route-${randomUUID()}` }, sessionParams: { ipMatch: true }, params });
+    const handler = createSessionRouteHandler(router, { endpoint: '/api/session', remoteAddr: (request) => request.headers.get('x-test-client') ?? undefined });
+    const set = await handler(
+      new Request('http://shop.test/api/session/set', {
+        method: 'POST',
+        headers: { 'x-test-client': '10.0.0.1', 'content-type': 'application/json', origin: 'http://shop.test', host: 'shop.test' },
+        body: JSON.stringify(superjson.serialize({ name: 'theme', value: 'dark' })),
+      }),
+    );
+    const cookie = (set.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const read = async (client: string) =>
+      superjson.deserialize<{ params: { theme: string } }>((await (await handler(new Request('http://shop.test/api/session/get', { headers: { cookie, 'x-test-client': client } }))).json()).result.data);
+    expect((await read('10.0.0.1')).params.theme).toBe('dark');
+    expect((await read('10.6.6.6')).params.theme).toBe('light');
+  });
 });

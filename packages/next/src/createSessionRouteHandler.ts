@@ -5,6 +5,12 @@ import { createSessionContext } from '@isosession/trpc';
 export interface SessionRouteHandlerOptions {
   /** Where the route is mounted: `/api/session` for `app/api/session/[trpc]/route.ts`. */
   endpoint: string;
+  /**
+   * The client's address, for `sessionParams.ipMatch`: a Request carries none. With
+   * `sessionParams.trustProxy` the router takes X-Forwarded-For's first hop without it. With
+   * ipMatch on and no address, every call fails (`INVALID_ARGUMENT`) instead of skipping the check.
+   */
+  remoteAddr?: (request: Request) => string | undefined;
 }
 
 /**
@@ -28,6 +34,6 @@ export function createSessionRouteHandler<TRouter extends AnyTRPCRouter>(
       endpoint: options.endpoint,
       req: request,
       router,
-      createContext: ({ req, resHeaders }) => createSessionContext({ req, resHeaders }),
+      createContext: ({ req, resHeaders }) => createSessionContext({ req, resHeaders, remoteAddr: options.remoteAddr?.(req) }),
     });
 }

@@ -10,7 +10,7 @@ import { hashId } from './hashId.js';
 import { sessionTag } from './sessionTag.js';
 import {
   ATIME, CTIME, ETIME, EXPIRE_LIST, ID, REMOTE_ADDR, VERSION,
-  checkTable, copyTable, expireList, getKey, isReserved, publicNames, setKey,
+  checkTable, copyTable, expireList, getKey, isReserved, lastAccess, publicNames, setExpireList, setKey,
 } from './sessionTable.js';
 import type { SessionTable } from './sessionTable.js';
 import { storeCall } from './storeCall.js';
@@ -174,12 +174,27 @@ export class Session {
       const query = typeof sidOrQuery === 'object' && sidOrQuery !== null ? sidOrQuery : undefined;
       if (query) refuseGuessableIds(config, 'a request was given');
       const session = new Session(config, query);
+      if (query) session.#refuseWithoutAddress();
       await session.#open(mode, session.#claimFrom(sidOrQuery));
       lastError = '';
       return session;
     } catch (error) {
       return fail(error);
     }
+  }
+
+  /**
+   * ipMatch binds a session to the address that created it. A request whose address is not
+   * known (a WHATWG Request carries none) would create sessions bound to nothing, and load
+   * them from anywhere: refused, rather than silently doing nothing. A string sid (server
+   * code) is trusted and not checked.
+   */
+  #refuseWithoutAddress(): void {
+    if (!(this.#config.sessionParams.ipMatch ?? defaultIpMatch) || this.#remoteAddr !== undefined) return;
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'ipMatch is on, but this request carries no client address (a WHATWG Request has none), so the session cannot be bound to one: pass the address as sessionParams.remoteAddr or the remoteAddr option of the adapter, session context, route handler, proxy or getSession, or set sessionParams.trustProxy behind a proxy that sets X-Forwarded-For',
+    );
   }
 
   static #parseArgs(mode: string, args: ConstructorArgs) {
@@ -207,6 +222,9 @@ export class Session {
   static async #configure(dsn: string | null, dsnArgs: DsnArgs, sessionParams: SessionParams): Promise<Config> {
     const resolved = resolveDsn(dsn);
     if (sessionParams.maxAge !== undefined) parseDuration(sessionParams.maxAge);
+    if (sessionParams.compat !== undefined && sessionParams.compat !== 'cgi-session') {
+      throw new SessionError('INVALID_ARGUMENT', `sessionParams.compat must be 'cgi-session' (share a store with Perl CGI::Session) or left out, got ${JSON.stringify(sessionParams.compat)}`);
+    }
     // A bad cookie name is broken configuration: fail here, not at the first cookie() call.
     if (sessionParams.name !== undefined) checkCookieName(sessionParams.name);
     normalizeSameSite(sessionParams.cookie?.sameSite);
@@ -220,7 +238,8 @@ export class Session {
       // S78: our own copy; the caller's object is never touched.
       dsnArgs: { ...dsnArgs },
       sessionParams: { ...sessionParams },
-      driver: await getDriver(resolved.driver, dsnArgs),
+      // Shared with Perl, the file driver locks session files the way Perl does (flock, in place).
+      driver: await getDriver(resolved.driver, sessionParams.compat && resolved.driver === 'file' ? { Compat: sessionParams.compat, ...dsnArgs } : dsnArgs),
       serializer: getSerializer(resolved.serializer),
       idGenerator: getIdGenerator(resolved.id),
       secrets: parseSecrets(sessionParams.secret),
@@ -247,6 +266,11 @@ export class Session {
   #isAcceptableId(id: string): boolean {
     const generator = this.#config.idGenerator;
     return generator.isValidId ? generator.isValidId(id) : GENERIC_ID.test(id);
+  }
+
+  /** `sessionParams.compat: 'cgi-session'`: the store is shared with Perl's CGI::Session. */
+  #perl(): boolean {
+    return this.#config.sessionParams.compat === 'cgi-session';
   }
 
   #now(): number {
@@ -300,9 +324,7 @@ export class Session {
     // hashIds: the stored _SESSION_ID is the hash; in memory the session carries its real id.
     if (this.#config.sessionParams.hashIds && id !== this.#storedKey) setKey(table, ID, id);
     const recordAtime = typeof raw === 'object' && !(raw instanceof Uint8Array) ? raw.atime : undefined;
-    // A driver that keeps atime outside the data (cheap touch) has the fresher value.
-    const storedAtime = recordAtime ?? (table[ATIME] as number);
-    return { table, storedAtime };
+    return { table, storedAtime: lastAccess(table, recordAtime) };
   }
 
   #maxAgeSeconds(): number | undefined {
@@ -330,7 +352,7 @@ export class Session {
           if (expired) await this.#removeExpired(claim, now);
           if (mode === 'find') return 'skipped';
           if (!expired) throw staleError(claim);
-        } else if (ipMatch && storedAddr !== undefined && storedAddr !== this.#remoteAddr) {
+        } else if (ipMatch && storedAddr !== undefined && storedAddr !== (this.#remoteAddr ?? '')) {
           // S59: find never deletes for a mismatch, it skips.
           if (mode === 'find') return 'skipped';
           // S73: another address is refused, and the stored copy is deleted.
@@ -462,7 +484,8 @@ export class Session {
     setKey(table, ID, id);
     setKey(table, CTIME, now);
     setKey(table, ATIME, now);
-    if (this.#remoteAddr !== undefined) setKey(table, REMOTE_ADDR, this.#remoteAddr);
+    // Perl CGI::Session always stores the address, "" when unknown (its -ip_match compares them).
+    if (this.#remoteAddr !== undefined || this.#perl()) setKey(table, REMOTE_ADDR, this.#remoteAddr ?? '');
     this.#table = table;
     this.#isNew = true;
     this.#isExpired = false;
@@ -727,8 +750,7 @@ export class Session {
     const list = { ...expireList(table) };
     if (seconds === 0) delete list[name];
     else setKey(list, name, seconds); // an own key, even "__proto__"
-    if (Object.keys(list).length === 0) delete table[EXPIRE_LIST];
-    else setKey(table, EXPIRE_LIST, list);
+    setExpireList(table, list, this.#perl());
     this.#changes.expireList.set(name, seconds === 0 ? null : seconds);
     return undefined;
   }
@@ -868,8 +890,7 @@ export class Session {
         if (seconds === null) delete list[name];
         else setKey(list, name, seconds);
       }
-      if (Object.keys(list).length === 0) delete next[EXPIRE_LIST];
-      else setKey(next, EXPIRE_LIST, list);
+      setExpireList(next, list, this.#perl());
     }
     setKey(next, ATIME, Math.max(ours[ATIME] as number, (next[ATIME] as number | undefined) ?? 0));
     return next;
@@ -928,7 +949,8 @@ export class Session {
     if (!this.#isNew && !this.#hasDataChanges(changes)) {
       if (!changes.atime) return; // S48
       const meta = this.#meta(table);
-      if (driver.touch) {
+      // Sharing a store with Perl, which reads atime only from the data: write it there.
+      if (driver.touch && !this.#perl()) {
         const found = await storeCall(driverName, 'touch', () => driver.touch!(this.#storeKey(id), meta));
         if (!found) throw await this.#goneOrStale(id);
         return;

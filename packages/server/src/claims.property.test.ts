@@ -172,7 +172,7 @@ describe('bad input: the file store never leaves its directory', () => {
     expect((await readdir(root)).sort()).toEqual(['cgisess_canary', 'secret', 'sessions']);
     expect(await readFile(join(root, 'cgisess_canary'), 'utf8')).toBe('canary');
     const files = await readdir(join(root, 'sessions'));
-    expect(files.every((name) => /^cgisess_[A-Za-z0-9_-]{1,128}(\.lock)?$/.test(name))).toBe(true);
+    expect(files.every((name) => /^(?:cgisess_[A-Za-z0-9_-]{1,128}|isosession-lock_[A-Za-z0-9_-]{1,128}\.lock)$/.test(name))).toBe(true);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((id) => /^[A-Za-z0-9_-]{1,128}$/.test(id))).toBe(true);
   });

@@ -66,6 +66,25 @@ function normalizeReserved(table: SessionTable): void {
   }
 }
 
+/**
+ * The session's last access: the later of the atime a driver keeps beside the data (its cheap
+ * touch: a file's mtime, an SQL column) and the data's own `_SESSION_ATIME`, which is the only
+ * one another writer of the same store (Perl's CGI::Session, or a copy written by a flush) moves.
+ */
+export function lastAccess(table: SessionTable, recordAtime: number | undefined): number {
+  const dataAtime = table[ATIME] as number;
+  return recordAtime === undefined || recordAtime < dataAtime ? dataAtime : recordAtime;
+}
+
+/**
+ * The expiry list after a change: with `keepEmpty` (sharing a store with Perl CGI::Session) an
+ * empty list stays `{}` as Perl writes it, else the key is dropped.
+ */
+export function setExpireList(table: SessionTable, list: Record<string, number>, keepEmpty: boolean): void {
+  if (Object.keys(list).length === 0 && !keepEmpty) delete table[EXPIRE_LIST];
+  else setKey(table, EXPIRE_LIST, list);
+}
+
 /** S16: stored data must be a table with an id and integer times; anything else is CORRUPT. */
 export function checkTable(value: unknown, id: string): SessionTable {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) normalizeReserved(value as SessionTable);

@@ -146,6 +146,15 @@ export interface SessionParams {
    */
   tagKey?: string;
   /**
+   * `'cgi-session'`: the store is shared with a running Perl CGI::Session app
+   * (docs/migrating-from-perl.md). Every flush after a load writes `_SESSION_ATIME` into the
+   * data (Perl reads atime only there, never a file's mtime or an SQL column), a new session
+   * always stores `_SESSION_REMOTE_ADDR` (`""` when unknown, as Perl does, whose `-ip_match`
+   * deletes sessions without it), and an emptied expiry list stays `{}`.
+   * @default undefined (isosession's own format)
+   */
+  compat?: 'cgi-session';
+  /**
    * Largest serialized size of one param (its name and value), in bytes. A longer string is
    * refused at `param()`, anything else at `flush()`: `TOO_LARGE`, nothing stored.
    * @default 65536 (64 KiB)

@@ -1,10 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AnyTRPCRouter } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import { readdirSync } from 'node:fs';
 import superjson from 'superjson';
+import { z } from 'zod';
+import { Session } from '@isosession/server';
+import { createSessionRouter } from './createSessionRouter.js';
 import { createSessionContext } from './createSessionContext.js';
 import { createMemorySessionBus } from './SessionBus.js';
 import { createTestRouter, tempStore } from './testing/testRouter.js';
-import type { TestRouter, TestRouterOptions } from './testing/testRouter.js';
+import type { TestRouterOptions } from './testing/testRouter.js';
 
 // Attacks on the router that each used to get through; every test names its attack.
 
@@ -19,7 +24,7 @@ function options(extra: Partial<TestRouterOptions> = {}): TestRouterOptions {
 }
 
 /** One HTTP call to the router through tRPC's fetch adapter. */
-async function http(router: TestRouter, path: string, init: RequestInit & { url?: string } = {}) {
+async function http(router: AnyTRPCRouter, path: string, init: RequestInit & { url?: string } = {}) {
   const response = await fetchRequestHandler({
     endpoint: '/trpc',
     req: new Request(`${init.url ?? 'http://app.test'}/trpc/${path}`, init),
@@ -107,5 +112,109 @@ describe('a forged bus message cannot end other sessions\' watch streams', () =>
 
     await caller().destroy();
     expect(await next()).toBeUndefined();
+  });
+});
+
+describe('a value the schema accepts but the wire format cannot carry', () => {
+  function prefsRouter() {
+    return createSessionRouter({
+      dsn: 'driver:file',
+      dsnArgs: store.dsnArgs,
+      params: {
+        prefs: { schema: z.record(z.string(), z.boolean()), default: {}, writable: true },
+        theme: { schema: z.enum(['light', 'dark']), default: 'light', writable: true },
+      },
+    });
+  }
+  const post = (body: unknown, cookie?: string) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+    body: JSON.stringify(superjson.serialize(body)),
+  });
+
+  it('{"constructor": true} through a z.record is refused at set with 400, and nothing is stored', async () => {
+    const router = prefsRouter();
+    // Sent as plain JSON: superjson on the client would refuse to send it, an attacker's curl does not.
+    const refused = await fetchRequestHandler({
+      endpoint: '/trpc',
+      req: new Request('http://app.test/trpc/set', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"json":{"name":"prefs","value":{"constructor":true}}}' }),
+      router,
+      createContext: createSessionContext,
+    });
+    expect(refused.status).toBe(400);
+    const error = (await refused.json()).error.json;
+    expect(error.data).toMatchObject({ code: 'BAD_REQUEST', param: 'prefs', issues: [{ path: ['constructor'] }] });
+    expect(refused.headers.getSetCookie()).toEqual([]);
+    expect(readdirSync(store.directory)).toEqual([]);
+    // The other refused key (a JSON "__proto__" is dropped before the schema sees it).
+    for (const value of ['{"prototype":true}']) {
+      const nested = await fetchRequestHandler({
+        endpoint: '/trpc',
+        req: new Request('http://app.test/trpc/set', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"json":{"name":"prefs","value":${value}}}` }),
+        router,
+        createContext: createSessionContext,
+      });
+      expect({ value, status: nested.status }).toEqual({ value, status: 400 });
+    }
+    expect(readdirSync(store.directory)).toEqual([]);
+  });
+
+  it('a session already holding such a value still answers get and set (that param reads as its default, with a warning), never 500', async () => {
+    const router = prefsRouter();
+    const created = await http(router, 'set', post({ name: 'theme', value: 'dark' }));
+    const cookie = created.headers.getSetCookie()[0]?.split(';')[0] as string;
+    // Stored by an older version, or by server code.
+    const session = await Session.load('driver:file', cookie.split('=')[1] as string, store.dsnArgs);
+    session.param('prefs', { constructor: true, email: true });
+    await session.flush();
+
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    try {
+      const got = await http(router, 'get', { headers: { cookie } });
+      expect(got.status).toBe(200);
+      expect(superjson.deserialize<{ params: { prefs: object; theme: string } }>(JSON.parse(got.text).result.data).params).toEqual({ prefs: {}, theme: 'dark' });
+      const set = await http(router, 'set', post({ name: 'theme', value: 'light' }, cookie));
+      expect(set.status).toBe(200);
+      const replaced = await http(router, 'set', post({ name: 'prefs', value: { email: false } }, cookie));
+      expect(replaced.status).toBe(200);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.join('\n')).toContain('"prefs"');
+    expect((await Session.load('driver:file', cookie.split('=')[1] as string, store.dsnArgs)).param('prefs')).toEqual({ email: false });
+  });
+});
+
+describe('ipMatch on the fetch entry point', () => {
+  function addressed(router: AnyTRPCRouter) {
+    // What a fetch runtime knows of the client (e.g. Bun's server.requestIP, Deno's info.remoteAddr).
+    return (path: string, address: string | undefined, init: RequestInit = {}) =>
+      fetchRequestHandler({
+        endpoint: '/trpc',
+        req: new Request(`http://app.test/trpc/${path}`, init),
+        router,
+        createContext: ({ req, resHeaders }) => createSessionContext({ req, resHeaders, remoteAddr: address }),
+      });
+  }
+
+  it('a session made through the tRPC fetch handler is bound to its address: its cookie replayed from elsewhere gets nothing', async () => {
+    const call = addressed(createTestRouter({ ...options(), sessionParams: { ipMatch: true } }));
+    const created = await call('set', '10.0.0.1', { method: 'POST', headers: { 'content-type': 'application/json' }, body: setBody('theme', 'dark') });
+    expect(created.status).toBe(200);
+    const cookie = created.headers.getSetCookie()[0]?.split(';')[0] as string;
+    const stolen = await call('get', '10.6.6.6', { headers: { cookie } });
+    expect(superjson.deserialize<{ params: { theme: string } }>((await stolen.json()).result.data).params.theme).toBe('light');
+  });
+
+  it('with ipMatch on and no address, the call fails with a SessionError that says what to pass, instead of skipping the check', async () => {
+    const router = createTestRouter({ ...options(), sessionParams: { ipMatch: true } });
+    const caller = router.createCaller(createSessionContext({ req: new Request('http://app.test/trpc'), resHeaders: new Headers() }));
+    const error = (await caller.set({ name: 'theme', value: 'dark' }).then(() => undefined, (e: unknown) => e)) as { code: string; cause: unknown };
+    expect(error.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(error.cause).toMatchObject({ name: 'SessionError', code: 'INVALID_ARGUMENT', message: expect.stringMatching(/ipMatch is on, but this request carries no client address/) });
+    expect(readdirSync(store.directory)).toEqual([]);
   });
 });

@@ -64,7 +64,9 @@ describe('withSession (fetch) specifics', () => {
     let ran = 0;
     const handler = withSession(async (request, { session }) => {
       ran += 1;
-      if (new URL(request.url).pathname === '/login') session.regenerate();
+      const path = new URL(request.url).pathname;
+      if (path === '/') session.param('visited', true); // a session is stored (and its cookie set) once written
+      if (path === '/login') session.regenerate();
       return new Response('ok');
     }, { dsn: 'driver:memory', dsnArgs: args });
     const first = await handler(new Request('http://localhost/'));

@@ -73,7 +73,7 @@ describe('isosession CLI (child process, file store)', () => {
   it('find lists every session with a summary line, and changes nothing', async () => {
     const ids = [await seed(0), await seed(3), await seed(20, '1d')];
     const before = await stat(join(directory, `cgisess_${ids[1]}`));
-    const run = await runBin(['find', '--directory', directory]);
+    const run = await runBin(['find', '--directory', directory, '--full-ids']);
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines).toHaveLength(4);
@@ -88,7 +88,7 @@ describe('isosession CLI (child process, file store)', () => {
     const live = await seed(0, '1d');
     const idle = await seed(3);
     const expired = [await seed(2, '1d'), await seed(10, '+1h')];
-    const run = await runBin(['find', '--directory', directory, '--expired', '--purge', '--json']);
+    const run = await runBin(['find', '--directory', directory, '--expired', '--purge', '--json', '--full-ids']);
     expect(run.code).toBe(0);
     const out = jsonLines(run.stdout);
     expect(out.filter((o) => o.type === 'session').map((o) => o.id).sort()).toEqual([...expired].sort());
@@ -100,24 +100,24 @@ describe('isosession CLI (child process, file store)', () => {
   it('find --older-than selects by idle time; --max-age counts sessions past it as expired', async () => {
     const fresh = await seed(1);
     const old = await seed(12);
-    const quiet = await runBin(['find', '--directory', directory, '--older-than', '10d', '--purge', '-q']);
+    const quiet = await runBin(['find', '--directory', directory, '--older-than', '10d', '--purge', '-q', '--full-ids']);
     expect(quiet.code).toBe(0);
     expect(quiet.stdout.trim()).toMatch(/^isosession find: visited 2, matched 1, purged 1, unreadable 0/);
     expect(await stored()).toEqual([fresh]);
-    const maxAge = await runBin(['find', '--directory', directory, '--expired', '--max-age', '12h', '--json']);
+    const maxAge = await runBin(['find', '--directory', directory, '--expired', '--max-age', '12h', '--json', '--full-ids']);
     expect(jsonLines(maxAge.stdout).filter((o) => o.type === 'session').map((o) => o.id)).toEqual([fresh]);
     expect(old).not.toBe(fresh);
   });
 
   it('dump <id> prints one session (text and JSON); an unknown id exits 1', async () => {
     const id = await seed(1, '7d');
-    const text = await runBin(['dump', id, '--directory', directory]);
+    const text = await runBin(['dump', id, '--directory', directory, '--full-ids', '--show-private']);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`_SESSION_ID: '${id}'`);
     expect(text.stdout).toContain('daysAgo: 1');
-    const json = await runBin(['dump', id, '--directory', directory, '--json']);
+    const json = await runBin(['dump', id, '--directory', directory, '--json', '--full-ids', '--show-private']);
     expect(jsonLines(json.stdout)[0]).toMatchObject({ type: 'session', id, expired: false, data: { _SESSION_ID: id, daysAgo: 1, _SESSION_ETIME: 604800 } });
-    const missing = await runBin(['dump', 'f'.repeat(32), '--directory', directory]);
+    const missing = await runBin(['dump', 'f'.repeat(32), '--directory', directory, '--full-ids', '--show-private']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`no session "${'f'.repeat(32)}"`);
   });
@@ -128,20 +128,20 @@ describe('isosession CLI (child process, file store)', () => {
     await seed(0);
     let bytes = 0;
     for (const id of await stored()) bytes += (await stat(join(directory, `cgisess_${id}`))).size;
-    const text = await runBin(['stats', '--directory', directory]);
+    const text = await runBin(['stats', '--directory', directory, '--full-ids']);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^sessions {2}3$/m);
     expect(text.stdout).toMatch(new RegExp(`^bytes {5}${bytes}$`, 'm'));
     expect(text.stdout).toMatch(new RegExp(`^oldest {4}\\S+ \\(${oldest}\\)$`, 'm'));
     expect(text.stdout).toMatch(/^expired {3}1$/m);
-    const json = await runBin(['stats', '--directory', directory, '--json']);
+    const json = await runBin(['stats', '--directory', directory, '--json', '--full-ids']);
     expect(jsonLines(json.stdout)[0]).toMatchObject({ type: 'stats', count: 3, bytes, expired: 1, failed: 0, oldest: { id: oldest } });
   });
 
   it('S16: an unreadable session is reported on stderr, the walk goes on, exit 1', async () => {
     const good = await seed(0);
     await writeFile(join(directory, `cgisess_${'b'.repeat(32)}`), 'not json {');
-    const run = await runBin(['find', '--directory', directory]);
+    const run = await runBin(['find', '--directory', directory, '--full-ids']);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(good);
     expect(run.stderr).toContain(`cannot read session ${'b'.repeat(32)}`);
@@ -150,14 +150,14 @@ describe('isosession CLI (child process, file store)', () => {
 
   it('hashIds: find shows stored keys, dump takes the real id or the key', async () => {
     const id = await seed(0, undefined, { hashIds: true });
-    const find = await runBin(['find', '--directory', directory, '--json', '--hash-ids']);
+    const find = await runBin(['find', '--directory', directory, '--json', '--hash-ids', '--full-ids']);
     expect(jsonLines(find.stdout)[0]).toMatchObject({ id: hashId(id) });
     for (const arg of [id, hashId(id)]) {
-      const dump = await runBin(['dump', arg, '--directory', directory, '--hash-ids', '--json']);
+      const dump = await runBin(['dump', arg, '--directory', directory, '--hash-ids', '--json', '--full-ids', '--show-private']);
       expect(dump.code).toBe(0);
       expect(jsonLines(dump.stdout)[0]).toMatchObject({ id: hashId(id), data: { daysAgo: 0 } });
     }
-    expect((await runBin(['dump', id, '--directory', directory])).code).toBe(1);
+    expect((await runBin(['dump', id, '--directory', directory, '--full-ids', '--show-private'])).code).toBe(1);
   });
 
   it('usage errors exit 2 with a clear message', async () => {
@@ -181,13 +181,13 @@ describe('isosession CLI (child process, file store)', () => {
   it('a store that fails exits 3 and says so', async () => {
     const notADirectory = join(directory, 'file');
     await writeFile(notADirectory, 'x');
-    const run = await runBin(['find', '--directory', notADirectory]);
+    const run = await runBin(['find', '--directory', notADirectory, '--full-ids']);
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/^isosession: the store failed \[STORE_ERROR\]: .*refusing session directory .*: it is not a directory/);
   });
 
   it('--plugin registers a driver; a run over thousands of sessions draws no bar when stderr is not a terminal', async () => {
-    const run = await runBin(['stats', '--plugin', PLUGIN, '--dsn', 'driver:synthetic', '--args', '{"Count":2500,"AgeDays":3}', '--json']);
+    const run = await runBin(['stats', '--plugin', PLUGIN, '--dsn', 'driver:synthetic', '--args', '{"Count":2500,"AgeDays":3}', '--json', '--full-ids']);
     expect(run.code).toBe(0);
     expect(jsonLines(run.stdout)[0]).toMatchObject({ count: 2500, expired: 0, failed: 0 });
     expect(run.stderr).toBe('');
@@ -229,7 +229,7 @@ describe.runIf(existsSync(CORE_DIST))('isosession CLI (the built bin)', () => {
       expect((await readFile(join(outDir, 'cli', 'isosession.js'), 'utf8')).startsWith('#!/usr/bin/env node\n')).toBe(true);
       const id = await seed(2, '1d');
       const run = await new Promise<Run>((resolve) => {
-        execFile(process.execPath, [join(outDir, 'cli', 'isosession.js'), 'find', '--directory', directory, '--expired', '--json'], { encoding: 'utf8' }, (error, stdout, stderr) => {
+        execFile(process.execPath, [join(outDir, 'cli', 'isosession.js'), 'find', '--directory', directory, '--expired', '--json', '--full-ids'], { encoding: 'utf8' }, (error, stdout, stderr) => {
           resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
         });
       });
@@ -281,15 +281,15 @@ describe.runIf((await serviceAvailable('postgresql')) && driverRegistered('postg
     const expired = await seedPg(3, '1d');
     await Session.closeAll();
     const cli = ['--dsn', 'driver:postgresql', '--args', JSON.stringify(args)];
-    const stats = await runBin(['stats', ...cli, '--json']);
+    const stats = await runBin(['stats', ...cli, '--json', '--full-ids']);
     expect(stats.stderr).toBe('');
     expect(jsonLines(stats.stdout)[0]).toMatchObject({ count: 2, expired: 1, failed: 0 });
-    const purge = await runBin(['find', ...cli, '--expired', '--purge', '--json']);
+    const purge = await runBin(['find', ...cli, '--expired', '--purge', '--json', '--full-ids']);
     expect(purge.code).toBe(0);
     expect(jsonLines(purge.stdout).filter((o) => o.type === 'session').map((o) => o.id)).toEqual([expired]);
-    const after = await runBin(['find', ...cli, '--json']);
+    const after = await runBin(['find', ...cli, '--json', '--full-ids']);
     expect(jsonLines(after.stdout).filter((o) => o.type === 'session').map((o) => o.id)).toEqual([live]);
-    const dump = await runBin(['dump', live, ...cli, '--json']);
+    const dump = await runBin(['dump', live, ...cli, '--json', '--full-ids', '--show-private']);
     expect(jsonLines(dump.stdout)[0]).toMatchObject({ id: live, data: { daysAgo: 0 } });
   });
 });

@@ -1,6 +1,6 @@
 import { SessionError } from '@isosession/core';
 import { getDriver, getSerializer, resolveDsn } from '../registry.js';
-import { ATIME, CTIME, ETIME, checkTable, getKey } from '../sessionTable.js';
+import { CTIME, ETIME, checkTable, getKey, lastAccess } from '../sessionTable.js';
 import type { SessionTable } from '../sessionTable.js';
 import { isTombstone } from '../tombstone.js';
 import type { Driver, DsnArgs, Serializer, StoredRecord } from '../types.js';
@@ -48,7 +48,7 @@ export function decodeRecord(store: Store, key: string, record: StoredRecord, no
   }
   const table = checkTable(value, key);
   const recordAtime = typeof record === 'object' && !(record instanceof Uint8Array) ? record.atime : undefined;
-  const atime = recordAtime ?? (table[ATIME] as number);
+  const atime = lastAccess(table, recordAtime);
   const ctime = table[CTIME] as number;
   const etime = getKey(table, ETIME);
   const idle = typeof etime === 'number' && etime !== 0 ? atime + etime : undefined;

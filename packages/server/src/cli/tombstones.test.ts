@@ -43,7 +43,7 @@ describe('isosession CLI and tombstones', () => {
     const now = Date.now();
     const { oldId, newId } = await login(now);
     expect((await readdir(directory)).filter((n) => n.startsWith('cgisess_'))).toHaveLength(2);
-    const found = await cli(['find', '--json'], now);
+    const found = await cli(['find', '--json', '--full-ids'], now);
     const lines = found.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.filter((l) => l.type === 'session').map((l) => l.id)).toEqual([newId]);
     expect(lines.at(-1)).toMatchObject({ visited: 1, matched: 1 });

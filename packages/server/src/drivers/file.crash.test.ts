@@ -62,7 +62,7 @@ describe('file driver: a writer killed mid-flush (issue 2)', () => {
     first.param('generation', 0);
     await first.flush();
     const id = first.id()!;
-    const lockPath = join(directory, `cgisess_${id}.lock`);
+    const lockPath = join(directory, `isosession-lock_${id}.lock`);
     const landed: string[] = [];
 
     for (let kill = 0; kill < KILLS; kill++) {

@@ -157,13 +157,13 @@ describe('file driver: a planted file cannot hang or bloat the process', () => {
     expect(() => createFileDriver({ Directory: directory, MaxFileSize: '1MB' })).toThrow(/MaxFileSize must be a number of bytes/);
   });
 
-  it('a FIFO planted as cgisess_<id>.lock does not hang a flush (it is removed: O_EXCL never makes a FIFO)', async () => {
+  it('a FIFO planted as isosession-lock_<id>.lock does not hang a flush (it is removed: O_EXCL never makes a FIFO)', async () => {
     const directory = await privateDirectory();
     const args = { Directory: directory, LockTimeout: 1_000 };
     const s = await Session.new('driver:file', null, args);
     s.param('a', 1);
     await s.flush();
-    const lockPath = join(directory, `cgisess_${s.id()}.lock`);
+    const lockPath = join(directory, `isosession-lock_${s.id()}.lock`);
     execFileSync('mkfifo', [lockPath]);
     try {
       s.param('a', 2);

@@ -36,7 +36,7 @@ async function modeOf(path: string): Promise<number> {
  * lock file merely naming this pid is not live (it could be a predecessor's with the same pid).
  */
 async function holdLock(directory: string, id: string): Promise<{ lockPath: string; release: () => Promise<void> }> {
-  const lockPath = join(directory, `cgisess_${id}.lock`);
+  const lockPath = join(directory, `isosession-lock_${id}.lock`);
   let release!: () => void;
   let taken!: () => void;
   const isTaken = new Promise<void>((resolve) => { taken = resolve; });
@@ -50,7 +50,7 @@ async function holdLock(directory: string, id: string): Promise<{ lockPath: stri
 
 /** A lock file left behind by some process, as NoFlock must ignore it. */
 async function plantLock(directory: string, id: string): Promise<string> {
-  const lockPath = join(directory, `cgisess_${id}.lock`);
+  const lockPath = join(directory, `isosession-lock_${id}.lock`);
   await writeFile(lockPath, `${process.pid}@${hostname()}#planted-by-test`);
   return lockPath;
 }
@@ -126,7 +126,7 @@ describe('file driver options', () => {
     s.param('color', 'blue');
     await s.flush();
     expect((await Session.load('driver:file', id, args)).param('color')).toBe('blue');
-    expect((await readdir(directory)).sort()).toEqual([`cgisess_${id}`, `cgisess_${id}.lock`]);
+    expect((await readdir(directory)).sort()).toEqual([`cgisess_${id}`, `isosession-lock_${id}.lock`]);
     await rm(lockPath);
   });
 

@@ -1,16 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { lstat, lutimes, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SessionError } from '@isosession/core';
 import { withFileLock } from '../fileLock.js';
+import { flockFd, loadFlock } from './fileFlock.js';
 import type { Driver, DsnArgs, Merge, RawSession, StoreMeta, StoredRecord } from '../types.js';
 
 const PREFIX = 'cgisess_';
 const TEMP_SUFFIX = '.tmp';
 const LOCK_SUFFIX = '.lock';
+// Lock and temp files never start with "cgisess_": Perl CGI::Session's find() takes every
+// name matching ^cgisess_(.+)$ for a session, and one it cannot load stops its walk.
+const LOCK_PREFIX = 'isosession-lock_';
+const TEMP_PREFIX = 'isosession-tmp_';
 
 /** S75: an id that could name a path outside the directory is never used as a file name. */
 function isSafeId(id: string): boolean {
@@ -63,6 +69,14 @@ function parseMaxFileSize(value: unknown): number {
   return value;
 }
 
+function parseCompat(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (value !== 'cgi-session') {
+    throw new SessionError('INVALID_ARGUMENT', `file driver: Compat must be 'cgi-session' (share the directory with Perl CGI::Session) or left out, got ${String(value)}`);
+  }
+  return true;
+}
+
 /**
  * The default directory: `<os tmpdir>/isosession-<uid>`, created 0700 and checked like any
  * other (owned by this user, no group/other write, and here not a symlink). Chosen over
@@ -109,7 +123,10 @@ function isTrustedFile(info: Stats, shared: boolean): boolean {
  * failing with STORE_UNAVAILABLE. `MaxFileSize` (bytes, default 1 MiB): a bigger session file
  * is refused (TOO_LARGE) before anything is allocated for it. `SharedDirectory` (default
  * false): the directory is deliberately shared with another user, so its owner, its mode and
- * the owner of each file are not checked.
+ * the owner of each file are not checked. `Compat: 'cgi-session'` (set by
+ * `sessionParams.compat`): the directory is shared with Perl CGI::Session, so session files are
+ * written in place under flock(2) on the file itself, shared for reads and exclusive for writes,
+ * as Perl does (needs the optional dependency fs-ext); no lock or temp files.
  */
 export function createFileDriver(args: DsnArgs = {}): Driver {
   const given = typeof args.Directory === 'string' && args.Directory !== '';
@@ -122,6 +139,9 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
   const lock = !args.NoFlock;
   const lockTimeoutMs = parseLockTimeout(args.LockTimeout);
   const maxFileSize = parseMaxFileSize(args.MaxFileSize);
+  const inPlace = parseCompat(args.Compat);
+  // Broken configuration fails here, not at the first request.
+  if (inPlace) loadFlock();
   let ready: Promise<unknown> | undefined;
   let checked: Promise<void> | undefined;
 
@@ -151,53 +171,151 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
-    let handle;
+    const handle = await openSession(id, constants.O_RDONLY);
+    if (!handle) return null;
     try {
-      // O_NOFOLLOW: a symlink planted as cgisess_<id> reads as missing (S76). O_NONBLOCK: a FIFO
-      // planted there would block open() (and a libuv thread) until a writer came; now it opens
-      // at once and fstat below refuses it. No effect on a regular file.
-      handle = await open(pathOf(id), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR' || code === 'ENXIO') return null;
-      throw error;
-    }
-    try {
-      const info = await handle.stat();
-      if (!info.isFile()) return null;
-      if (!isTrustedFile(info, shared)) {
-        warnUntrusted(directory);
-        return null;
-      }
-      // Checked before allocating: a sparse file claims any size at no cost to its planter.
-      if (info.size > maxFileSize) {
-        throw new SessionError('TOO_LARGE', `file driver: ${pathOf(id)} is ${info.size} bytes, over MaxFileSize (${maxFileSize}); not read. Raise MaxFileSize if sessions are really this large`);
-      }
-      // Read the size fstat gave, in place of readFile() (which fstats again: one more trip
-      // through libuv's 4-thread pool, where it waits behind other requests' fsyncs). A session
-      // file is never written in place (temp file + rename), so its size cannot change under us.
-      const data = Buffer.allocUnsafeSlow(info.size);
-      let filled = 0;
-      while (filled < data.length) {
-        const { bytesRead } = await handle.read(data, filled, data.length - filled, filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      return { data: filled === data.length ? data : data.subarray(0, filled), atime: Math.floor(info.mtimeMs / 1000) };
+      // Perl rewrites the file in place under an exclusive flock: read under a shared one.
+      if (inPlace) await flockFd(handle.fd, 'shared', lockTimeoutMs, pathOf(id));
+      return await readOpen(handle, id);
     } finally {
       await handle.close();
     }
   }
 
-  async function write(id: string, data: RawSession, meta: StoreMeta): Promise<void> {
-    if (!isSafeId(id)) throw refuse(id);
+  /** Opens cgisess_<id> without following a symlink; null when it is not there. */
+  async function openSession(id: string, flags: number): Promise<FileHandle | null> {
+    try {
+      // O_NOFOLLOW: a symlink planted as cgisess_<id> reads as missing (S76). O_NONBLOCK: a FIFO
+      // planted there would block open() (and a libuv thread) until a writer came; now it opens
+      // at once and fstat in readOpen refuses it. No effect on a regular file.
+      return await open(pathOf(id), flags | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR' || code === 'ENXIO') return null;
+      throw error;
+    }
+  }
+
+  async function readOpen(handle: FileHandle, id: string): Promise<StoredRecord | null> {
+    const info = await handle.stat();
+    if (!info.isFile()) return null;
+    if (!isTrustedFile(info, shared)) {
+      warnUntrusted(directory);
+      return null;
+    }
+    // Checked before allocating: a sparse file claims any size at no cost to its planter.
+    if (info.size > maxFileSize) {
+      throw new SessionError('TOO_LARGE', `file driver: ${pathOf(id)} is ${info.size} bytes, over MaxFileSize (${maxFileSize}); not read. Raise MaxFileSize if sessions are really this large`);
+    }
+    // Read the size fstat gave, in place of readFile() (which fstats again: one more trip
+    // through libuv's 4-thread pool, where it waits behind other requests' fsyncs). The size
+    // cannot change under us: files are replaced by rename, or (Compat) written under our flock.
+    const data = Buffer.allocUnsafeSlow(info.size);
+    let filled = 0;
+    while (filled < data.length) {
+      const { bytesRead } = await handle.read(data, filled, data.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return { data: filled === data.length ? data : data.subarray(0, filled), atime: Math.floor(info.mtimeMs / 1000) };
+  }
+
+  function checkSize(id: string, data: RawSession): void {
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     if (size > maxFileSize) {
       throw new SessionError('TOO_LARGE', `file driver: session ${id} is ${size} bytes once serialized, over MaxFileSize (${maxFileSize}); nothing was stored`);
     }
+  }
+
+  /** Perl's way: truncate and rewrite the file itself, under the exclusive flock the caller holds. */
+  async function rewriteOpen(handle: FileHandle, data: RawSession, meta: StoreMeta): Promise<void> {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    await handle.truncate(0);
+    let written = 0;
+    while (written < bytes.byteLength) {
+      written += (await handle.write(bytes, written, bytes.byteLength - written, written)).bytesWritten;
+    }
+    await handle.sync();
+    await handle.utimes(meta.atime, meta.atime);
+  }
+
+  /**
+   * Compat: runs `critical` on cgisess_<id> opened for writing and flocked exclusively; `null`
+   * when the file is not there. A file removed or replaced while we waited for its lock is opened
+   * again, so the lock held is always the one on the file that is in the directory.
+   */
+  async function withLockedFile<T>(id: string, critical: (handle: FileHandle | null) => Promise<T>): Promise<T> {
+    await ensureDirectory();
+    for (;;) {
+      const handle = await openSession(id, constants.O_RDWR);
+      if (!handle) return critical(null);
+      try {
+        await flockFd(handle.fd, 'exclusive', lockTimeoutMs, pathOf(id));
+        const [held, linked] = await Promise.all([handle.stat(), lstat(pathOf(id)).catch(() => undefined)]);
+        if (linked === undefined || linked.ino !== held.ino || linked.dev !== held.dev) continue;
+        if (!held.isFile() || !isTrustedFile(held, shared)) {
+          throw new SessionError('STORE_ERROR', `file driver: ${pathOf(id)} is not a session file this user may write (a planted file?); nothing was written`);
+        }
+        return await critical(handle);
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+
+  /** Compat: creates cgisess_<id> with the data (false: another process created it first). */
+  async function createInPlace(id: string, data: RawSession, meta: StoreMeta): Promise<boolean> {
+    let handle: FileHandle;
+    try {
+      handle = await open(pathOf(id), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+    try {
+      await flockFd(handle.fd, 'exclusive', lockTimeoutMs, pathOf(id));
+      await rewriteOpen(handle, data, meta);
+    } finally {
+      await handle.close();
+    }
+    return true;
+  }
+
+  async function storeInPlace(id: string, data: RawSession, meta: StoreMeta): Promise<void> {
+    for (;;) {
+      const done = await withLockedFile(id, async (handle) => {
+        if (!handle) return createInPlace(id, data, meta);
+        await rewriteOpen(handle, data, meta);
+        return true;
+      });
+      if (done) return;
+    }
+  }
+
+  async function updateInPlace(id: string, merge: Merge): Promise<void> {
+    for (;;) {
+      const done = await withLockedFile(id, async (handle) => {
+        const result = merge(handle ? await readOpen(handle, id) : null);
+        if (result.action === 'store') {
+          checkSize(id, result.data);
+          if (!handle) return createInPlace(id, result.data, result.meta);
+          await rewriteOpen(handle, result.data, result.meta);
+        } else if (result.action === 'remove' && handle) {
+          await rm(pathOf(id), { force: true });
+        }
+        return true;
+      });
+      if (done) return;
+    }
+  }
+
+  async function write(id: string, data: RawSession, meta: StoreMeta): Promise<void> {
+    if (!isSafeId(id)) throw refuse(id);
+    checkSize(id, data);
+    if (inPlace) return storeInPlace(id, data, meta);
     await ensureDirectory();
     const target = pathOf(id);
-    const temp = `${target}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+    const temp = join(directory, `${TEMP_PREFIX}${id}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
     try {
       const handle = await open(temp, 'wx', mode);
       try {
@@ -221,7 +339,7 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
   }
 
   const withLock = <T>(id: string, critical: () => Promise<T>): Promise<T> =>
-    lock ? ensureDirectory().then(() => withFileLock(pathOf(id) + LOCK_SUFFIX, critical, { timeoutMs: lockTimeoutMs })) : critical();
+    lock ? ensureDirectory().then(() => withFileLock(join(directory, LOCK_PREFIX + id + LOCK_SUFFIX), critical, { timeoutMs: lockTimeoutMs })) : critical();
 
   return {
     retrieve: read,
@@ -237,7 +355,8 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
         throw error;
       }
       for (const name of names) {
-        if (name.startsWith(PREFIX) && name.endsWith(TEMP_SUFFIX)) {
+        // cgisess_<id>.<hex>.tmp: the name temp files had before they stopped starting with cgisess_.
+        if ((name.startsWith(TEMP_PREFIX) || name.startsWith(PREFIX)) && name.endsWith(TEMP_SUFFIX)) {
           await removeAbandonedTemp(join(directory, name));
           continue;
         }
@@ -248,6 +367,7 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
     },
     async update(id: string, merge: Merge) {
       if (!isSafeId(id)) throw refuse(id);
+      if (inPlace) return updateInPlace(id, merge);
       await withLock(id, async () => {
         const result = merge(await read(id));
         if (result.action === 'store') await write(id, result.data, result.meta);
