@@ -542,22 +542,38 @@ export class Session {
         throw new SessionError('INVALID_ARGUMENT', 'find(): dsnArgs and sessionParams must be objects or null');
       }
       const config = await Session.#configure((dsn as string | null) ?? null, (dsnArgs ?? {}) as DsnArgs, (sessionParams ?? {}) as SessionParams);
-      const ids: string[] = [];
-      await storeCall(config.resolved.driver, 'traverse', () => config.driver.traverse((id) => { ids.push(id); }));
       const report: FindReport = { visited: 0, purged: 0, failed: [] };
-      for (const id of ids) {
+      // Each id is handled as the driver's walk yields it, never gathered into a list first:
+      // a store of a million sessions is walked in the memory of one page of ids. Sessions
+      // created while the walk runs (a regenerate inside `code`) may or may not be visited.
+      let stopped: { error: unknown } | undefined;
+      const visit = async (id: string) => {
         const session = new Session(config, undefined);
         try {
-          if ((await session.#open('find', id)) === 'skipped') continue;
+          if ((await session.#open('find', id)) === 'skipped') return;
         } catch (error) {
           report.failed.push({ id, error });
-          continue;
+          return;
         }
-        if (session.#table === null && !session.#isExpired) continue; // removed meanwhile
+        if (session.#table === null && !session.#isExpired) return; // removed meanwhile
         report.visited += 1;
         if (session.#isExpired) report.purged += 1;
         await (code as FindCallback)(session);
         await session.flush();
+      };
+      try {
+        await storeCall(config.resolved.driver, 'traverse', () => config.driver.traverse(async (id) => {
+          try {
+            await visit(id);
+          } catch (error) {
+            // `code` or a flush failed: end the walk with that error as it is, not as the
+            // driver's ("traverse failed").
+            stopped = { error };
+            throw error;
+          }
+        }));
+      } catch (error) {
+        throw stopped ? stopped.error : error;
       }
       return report;
     } catch (error) {
