@@ -59,6 +59,21 @@ describe('withNodeSession specifics', () => {
     expect((await fetch(`${server.url}/`, { method: 'POST', body: 'small' })).status).toBe(200);
   });
 
+  it('a param over the size limit (SessionError TOO_LARGE) is answered 413 by default, with nothing stored', async () => {
+    const args = dsnArgs();
+    const server = await serveNode(withNodeSession((_req, res, session) => {
+      session.param('note', 'x'.repeat(70_000));
+      res.end('stored');
+    }, { dsn: 'driver:memory', dsnArgs: args }));
+    servers.push(server);
+    const response = await call(`${server.url}/`);
+    expect(response.status).toBe(413);
+    expect(response.setCookies).toEqual([]);
+    const ids: string[] = [];
+    await Session.find('driver:memory', (s) => void ids.push(s.id() as string), args);
+    expect(ids).toEqual([]);
+  });
+
   it('a streamed response gets the cookie in its headers and its whole body', async () => {
     const server = await demoServer({ dsn: 'driver:memory', dsnArgs: dsnArgs() });
     servers.push(server);
