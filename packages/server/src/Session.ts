@@ -66,7 +66,13 @@ export interface UpdateOptions {
 interface FlushOptions {
   /** Compare-and-swap: fail with CONFLICT unless the stored version is still this one. */
   expectVersion?: number;
+  /** The same on the stored data itself (compat: Perl rewrites it without a version). */
+  expectData?: RawSession;
 }
+
+const dataOf = (raw: StoredRecord): RawSession => (typeof raw === 'string' || raw instanceof Uint8Array ? raw : raw.data);
+const asBytes = (data: RawSession): Buffer => (typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+const sameData = (a: RawSession, b: RawSession): boolean => asBytes(a).equals(asBytes(b));
 
 function noChanges(): Changes {
   return { set: new Set(), cleared: new Set(), etime: false, expireList: new Map(), atime: false };
@@ -138,6 +144,8 @@ export class Session {
   #deleted = false;
   #changes: Changes = noChanges();
   #loadedVersion = 0;
+  /** compat: the stored data as loaded, for Session.update's compare-and-swap. */
+  #loadedData: RawSession | undefined;
   /** The id this session was stored under before `regenerate()`; removed at flush. */
   #previousId: string | undefined;
   #pendingId: Promise<string> | undefined;
@@ -363,6 +371,8 @@ export class Session {
             this.#isExpired = true;
           } else {
             this.#adopt(table, storedAtime, now);
+            // Perl never bumps _SESSION_VERSION: Session.update compares the data itself.
+            if (this.#perl()) this.#loadedData = dataOf(raw);
             return 'ok';
           }
         }
@@ -592,7 +602,7 @@ export class Session {
         return fail(error);
       }
       try {
-        await session.#flush({ expectVersion: session.#loadedVersion });
+        await session.#flush({ expectVersion: session.#loadedVersion, expectData: session.#loadedData });
         return session;
       } catch (error) {
         if (!(error instanceof SessionError) || error.code !== 'CONFLICT' || attempt >= retries) return fail(error);
@@ -1000,6 +1010,7 @@ export class Session {
         if (options.expectVersion !== undefined && options.expectVersion !== 0) throw this.#conflict(sourceId);
         base = copyTable(table);
       } else {
+        if (options.expectData !== undefined && !sameData(dataOf(current), options.expectData)) throw this.#conflict(sourceId);
         base = this.#thaw(current, sourceId).table;
         const storedVersion = typeof base[VERSION] === 'number' ? base[VERSION] : 0;
         if (options.expectVersion !== undefined && storedVersion !== options.expectVersion) throw this.#conflict(sourceId);

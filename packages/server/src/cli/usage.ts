@@ -12,7 +12,8 @@ Commands:
 Store options (every command):
   --dsn DSN          the store, as the app's DSN (default driver:file;serializer:default;id:md5)
   --args JSON        the app's dsnArgs as JSON, e.g. '{"DataSource":"postgres://…","TableName":"sessions"}'
-  --directory DIR    shorthand for the file driver's Directory
+  --directory DIR    shorthand for the file driver's Directory (default: the driver's own,
+                     <tmpdir>/isosession-<uid>, as the app uses without one)
   --plugin MODULE    import MODULE first (it registers your own drivers or serializers); repeatable
   --hash-ids         the app uses sessionParams.hashIds: ids shown are stored keys (SHA-256),
                      and dump takes the real id (or a stored key)
