@@ -6,7 +6,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Session, purgeExpired } from '@isosession/server';
+import { Session } from '@isosession/server';
 import type { DsnArgs } from '@isosession/server';
 import { getSerializer } from '../packages/server/src/registry.js';
 import { SERVICE_URLS, serviceAvailable } from '../packages/server/src/testing/services.js';
@@ -20,7 +20,7 @@ import type { Driver } from '../packages/server/src/types.js';
 // 10 % of them expired, then Session.find and `isosession find --expired --purge` over all of
 // them (wall time, sessions/s, RSS at the start and peak of the walk), and the p99 of a light
 // load on the same store meanwhile. For the stores with an expiry index (sqlite, postgresql,
-// mysql) the same purge through purgeExpired(); redis needs none (TTL).
+// mysql) the same purge with -q, which deletes through the index; redis needs none (TTL).
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const FIND_CHILD = join(HERE, 'scaleFind.ts');
@@ -297,19 +297,22 @@ async function benchStore(target: Target, options: Options, log: (line: string) 
     load.phase = 'refill';
     await fill(driver, seed, range(options.sessions, expiredEvery), expiredEvery, options.concurrency, () => {}, expiredCount);
     load.phase = 'cli';
-    const cliRun = await runChild([CLI, 'find', '--dsn', dsn, '--args', JSON.stringify(dsnArgs), '--expired', '--purge', '--quiet', '--json']);
+    // Listing each purged session: the CLI walks the store (loads every session).
+    const cliRun = await runChild([CLI, 'find', '--dsn', dsn, '--args', JSON.stringify(dsnArgs), '--expired', '--purge', '--json']);
     if (cliRun.code !== 0) throw new Error(`isosession find failed (${cliRun.code}): ${cliRun.stderr.slice(0, 2000)}`);
     const summary = JSON.parse(cliRun.stdout.trim().split('\n').at(-1)!) as { visited: number; purged: number; seconds: number };
 
     let index: Result['index'];
     if (target.indexed) {
-      log(`${target.name}: refilling the expired ones, then purgeExpired() through the expiry index`);
+      log(`${target.name}: refilling the expired ones, then isosession find --expired --purge -q (the expiry index)`);
       load.phase = 'refill';
       await fill(driver, seed, range(options.sessions, expiredEvery), expiredEvery, options.concurrency, () => {}, expiredCount);
       load.phase = 'index';
-      const started = Date.now();
-      const purged = await purgeExpired(driver);
-      index = { seconds: (Date.now() - started) / 1000, purged };
+      const indexRun = await runChild([CLI, 'find', '--dsn', dsn, '--args', JSON.stringify(dsnArgs), '--expired', '--purge', '--quiet', '--json']);
+      if (indexRun.code !== 0) throw new Error(`isosession find -q failed (${indexRun.code}): ${indexRun.stderr.slice(0, 2000)}`);
+      const indexed = JSON.parse(indexRun.stdout.trim().split('\n').at(-1)!) as { purged: number; seconds: number; via?: string };
+      if (indexed.via !== 'expiry index') throw new Error(`isosession find -q did not use the expiry index: ${indexRun.stdout.slice(-500)}`);
+      index = { seconds: indexed.seconds, purged: indexed.purged };
     }
     load.phase = 'done';
     await load.stop();
@@ -401,9 +404,9 @@ export async function run(argv: string[]): Promise<void> {
       ` Whole run: ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s.`,
     '',
     '- **Session.find**: `Session.find(dsn, () => {}, dsnArgs)` in a process of its own: loads every session, purges the expired ones.',
-    '- **CLI**: `isosession find --expired --purge --quiet` in a process of its own, after the expired ones were written again.',
+    '- **CLI**: `isosession find --expired --purge --json` (a line per purged session, so it walks and loads every session) in a process of its own, after the expired ones were written again.',
     '- **RSS**: resident memory of that process a second or two into the walk and at its peak; flat means the walk streams.',
-    '- **expiry index**: `purgeExpired(driver)` (one DELETE on the indexed expiry column) after the expired ones were written again.',
+    '- **expiry index**: `isosession find --expired --purge -q`, which on sqlite/PostgreSQL/MySQL is one DELETE through the index on expiry (`purgeExpired`), after the expired ones were written again.',
     '- **light load**: 2 clients doing load + param + flush on the same store, 10 ms apart; p99 while idle, during find, the CLI and the index purge.',
     '',
     table(results),

@@ -211,6 +211,30 @@ describe('isosession CLI in process', () => {
 });
 
 describe('isosession CLI on a large store', () => {
+  it('find --expired --purge -q on sqlite deletes through the expiry index, loading no session', async () => {
+    const args = { DataSource: join(directory, 'sessions.sqlite') };
+    const seed = async (daysAgo: number) => {
+      const session = await Session.new('driver:sqlite', null, args, { now: () => Date.now() - daysAgo * DAY });
+      session.param('daysAgo', daysAgo);
+      session.expire('1d');
+      await session.flush();
+      return session.id()!;
+    };
+    const live = await seed(0);
+    await seed(3);
+    await seed(5);
+    await Session.closeAll();
+    const stdout: string[] = [];
+    const cli = ['--dsn', 'driver:sqlite', '--args', JSON.stringify(args)];
+    expect(await runCli(['find', ...cli, '--expired', '--purge', '-q', '--json'], { stdout: { write: (text: string) => stdout.push(text) }, stderr: { write: () => true } })).toBe(0);
+    expect(JSON.parse(stdout.at(-1)!)).toMatchObject({ type: 'summary', purged: 2, failed: 0, via: 'expiry index' });
+    const listed: string[] = [];
+    await runCli(['find', ...cli, '--json'], { stdout: { write: (text: string) => listed.push(text) }, stderr: { write: () => true } });
+    expect(listed.map((line) => JSON.parse(line) as { type: string; id?: string }).filter((line) => line.type === 'session')).toHaveLength(1);
+    expect(listed.join('')).toContain(live.slice(0, 8));
+    await Session.closeAll();
+  });
+
   it('reads sessions while the store\'s walk goes on, never after gathering every id (memory stays one batch)', async () => {
     const name = `walk_${Math.random().toString(16).slice(2)}`;
     const inner = createMemoryDriver({ Namespace: name });

@@ -28,7 +28,9 @@ find options:
   --older-than DUR   only sessions idle for at least DUR (last access DUR ago or earlier)
   --purge            remove the sessions found (each re-checked atomically before removal);
                      needs --expired or --older-than
-  -q, --quiet        no line per session, only the summary
+  -q, --quiet        no line per session, only the summary; with --expired --purge on
+                     sqlite, postgresql or mysql (no --max-age): one DELETE through the
+                     index on expiry instead of loading every session
 
 dump options:
   --show-private     print every param's value; by default values are "[private <type>]"
