@@ -52,4 +52,22 @@ describe('createSessionRouteHandler', () => {
     expect((await read('10.0.0.1')).params.theme).toBe('dark');
     expect((await read('10.6.6.6')).params.theme).toBe('light');
   });
+
+  it('a 200 MB chunked body is refused with 413 after reading about 100 kB (it used to be buffered whole)', async () => {
+    const router = createSessionRouter({ dsn: 'driver:memory', dsnArgs: { Namespace: `route-${randomUUID()}` }, params });
+    const handler = createSessionRouteHandler(router, { endpoint: '/api/session' });
+    let pulled = 0;
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled++ >= 3200) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const response = await handler(
+      new Request('http://shop.test/api/session/set', { method: 'POST', headers: { 'content-type': 'application/json', host: 'shop.test' }, body, duplex: 'half' } as RequestInit),
+    );
+    expect(response.status).toBe(413);
+    expect(pulled * chunk.byteLength).toBeLessThan(300_000);
+  });
 });

@@ -19,7 +19,7 @@ export function perlCgiSessionAvailable(): boolean {
 }
 
 export interface PerlRequest {
-  op: 'new' | 'load' | 'delete' | 'find' | 'increment' | 'rewrite';
+  op: 'new' | 'load' | 'delete' | 'find' | 'increment' | 'append' | 'rewrite';
   dsn: string;
   args?: Record<string, unknown>;
   sid?: string;

@@ -81,6 +81,16 @@ if ($op eq 'new') {
         Time::HiRes::sleep($req->{pause}) if $req->{pause};
     }
     print $json->encode({ done => $done, failed => $failed }), "\n";
+} elsif ($op eq 'append') {
+    # The same, appending "p<n>" to a list: which entries survive tells who overwrote whom.
+    my ($done, $failed) = (0, 0);
+    for my $i (1 .. $req->{times}) {
+        my $s = CGI::Session->new($dsn, $req->{sid}, $args);
+        if (!$s || $s->id ne $req->{sid}) { $failed++; next }
+        $s->param($req->{name}, [ @{ $s->param($req->{name}) || [] }, "p$i" ]);
+        if ($s->flush) { $done++ } else { $failed++ }
+    }
+    print $json->encode({ done => $done, failed => $failed }), "\n";
 } elsif ($op eq 'rewrite') {
     # A request that rewrites a big session again and again (Perl writes the file in place).
     my $big = 'x' x $req->{size};
