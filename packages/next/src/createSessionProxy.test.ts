@@ -100,4 +100,13 @@ describe('createSessionProxy with a cookie a login replaced moments ago', () => 
     expect(response.headers.get('x-middleware-next')).toBe('1');
     expect(await storedIds()).toEqual([login.id()]);
   });
+
+  it('ipMatch: without a client address the proxy refuses (a SessionError naming remoteAddr), with one it binds the session', async () => {
+    const unaddressed = createSessionProxy({ dsn, dsnArgs, sessionParams: { ipMatch: true } });
+    const error = await unaddressed(new Request('http://shop.test/')).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'SessionError', code: 'INVALID_ARGUMENT', message: expect.stringMatching(/remoteAddr/) });
+    const proxy = createSessionProxy({ dsn, dsnArgs, sessionParams: { ipMatch: true }, remoteAddr: () => '10.0.0.1', prepare: (s) => void s.param('landing', '/') });
+    const id = cookieOf(await proxy(new Request('http://shop.test/')));
+    expect((await Session.load(dsn, id as string, dsnArgs, { remoteAddr: '10.0.0.1' })).remoteAddr()).toBe('10.0.0.1');
+  });
 });

@@ -26,6 +26,12 @@ export interface SessionProxyOptions {
    * write (a router `set`, a server action). @default false
    */
   saveUninitialized?: boolean;
+  /**
+   * The client's address, for `sessionParams.ipMatch`: a Request carries none. With
+   * `sessionParams.trustProxy` X-Forwarded-For's first hop is used without it. With ipMatch on
+   * and no address, the proxy refuses (`INVALID_ARGUMENT`) instead of skipping the check.
+   */
+  remoteAddr?: (request: Request) => string | undefined;
 }
 
 /** The Cookie header with `name` set to `value` (the render must see a cookie made just now). */
@@ -77,6 +83,7 @@ export function createSessionProxy(options: SessionProxyOptions = {}): (request:
       dsnArgs: options.dsnArgs,
       sessionParams: options.sessionParams,
       saveUninitialized,
+      ...(options.remoteAddr ? { remoteAddr: (request: Request) => options.remoteAddr?.(request) } : {}),
       // A cookie a login or logout replaced moments ago: pass the page through untouched. A new
       // session's Set-Cookie here would overwrite the browser's newer cookie and log it out.
       onError: (error) => {

@@ -100,6 +100,19 @@ describe('getSession in a server component (read-only)', () => {
     expect(ids).toEqual([]);
   });
 
+  it('ipMatch: a server action without a client address is refused; the remoteAddr option binds the session to one', async () => {
+    current = fakeRequest({ writable: true });
+    const error = await getSession({ dsn, dsnArgs, sessionParams: { ipMatch: true } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'SessionError', code: 'INVALID_ARGUMENT', message: expect.stringMatching(/ipMatch is on/) });
+    current = fakeRequest({ writable: true, headers: { 'x-real-ip': '10.0.0.1' } });
+    const bound = await getSession({ dsn, dsnArgs, sessionParams: { ipMatch: true }, remoteAddr: (h) => h.get('x-real-ip') ?? undefined });
+    bound.param('theme', 'dark');
+    await bound.flush();
+    expect(bound.remoteAddr()).toBe('10.0.0.1');
+    current = fakeRequest({ writable: false, cookies: { CGISESSID: bound.id() as string }, headers: { 'x-real-ip': '10.6.6.6' } });
+    expect((await getSession({ dsn, dsnArgs, sessionParams: { ipMatch: true }, remoteAddr: (h) => h.get('x-real-ip') ?? undefined })).isEmpty()).toBe(true);
+  });
+
   it('mode "read" keeps a writable request read-only', async () => {
     current = fakeRequest({ writable: true });
     const session = await getSession({ dsn, dsnArgs, mode: 'read' });

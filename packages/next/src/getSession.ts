@@ -27,6 +27,13 @@ export interface GetSessionOptions {
    * after delete() their streams end and they move to a fresh session.
    */
   bus?: SessionBus;
+  /**
+   * The client's address from the request headers, for `sessionParams.ipMatch` (a server
+   * component sees no socket): e.g. `(h) => h.get('x-real-ip') ?? undefined` behind your own
+   * proxy. With `sessionParams.trustProxy` the first X-Forwarded-For hop is used without it.
+   * With ipMatch on and no address, getSession refuses (`INVALID_ARGUMENT`).
+   */
+  remoteAddr?: (headers: Headers) => string | undefined;
 }
 
 /**
@@ -95,7 +102,7 @@ function publish(bus: SessionBus | undefined, change: Parameters<SessionBus['pub
  */
 export async function getSession(options: GetSessionOptions = {}): Promise<Session> {
   const { dsn = null, dsnArgs = null, mode = 'auto', bus } = options;
-  const request = await requestQuery(options.sessionParams ?? {});
+  const request = await requestQuery(options.sessionParams ?? {}, options.remoteAddr);
   const writable = mode === 'write' || (mode === 'auto' && cookiesAreWritable(request.jar));
   if (!writable) {
     const session = await loadForReading(dsn, request.query, dsnArgs, request.sessionParams);

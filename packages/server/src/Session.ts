@@ -66,7 +66,13 @@ export interface UpdateOptions {
 interface FlushOptions {
   /** Compare-and-swap: fail with CONFLICT unless the stored version is still this one. */
   expectVersion?: number;
+  /** The same on the stored data itself (compat: Perl rewrites it without a version). */
+  expectData?: RawSession;
 }
+
+const dataOf = (raw: StoredRecord): RawSession => (typeof raw === 'string' || raw instanceof Uint8Array ? raw : raw.data);
+const asBytes = (data: RawSession): Buffer => (typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+const sameData = (a: RawSession, b: RawSession): boolean => asBytes(a).equals(asBytes(b));
 
 function noChanges(): Changes {
   return { set: new Set(), cleared: new Set(), etime: false, expireList: new Map(), atime: false };
@@ -138,6 +144,8 @@ export class Session {
   #deleted = false;
   #changes: Changes = noChanges();
   #loadedVersion = 0;
+  /** compat: the stored data as loaded, for Session.update's compare-and-swap. */
+  #loadedData: RawSession | undefined;
   /** The id this session was stored under before `regenerate()`; removed at flush. */
   #previousId: string | undefined;
   #pendingId: Promise<string> | undefined;
@@ -174,12 +182,27 @@ export class Session {
       const query = typeof sidOrQuery === 'object' && sidOrQuery !== null ? sidOrQuery : undefined;
       if (query) refuseGuessableIds(config, 'a request was given');
       const session = new Session(config, query);
+      if (query) session.#refuseWithoutAddress();
       await session.#open(mode, session.#claimFrom(sidOrQuery));
       lastError = '';
       return session;
     } catch (error) {
       return fail(error);
     }
+  }
+
+  /**
+   * ipMatch binds a session to the address that created it. A request whose address is not
+   * known (a WHATWG Request carries none) would create sessions bound to nothing, and load
+   * them from anywhere: refused, rather than silently doing nothing. A string sid (server
+   * code) is trusted and not checked.
+   */
+  #refuseWithoutAddress(): void {
+    if (!(this.#config.sessionParams.ipMatch ?? defaultIpMatch) || this.#remoteAddr !== undefined) return;
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'ipMatch is on, but this request carries no client address (a WHATWG Request has none), so the session cannot be bound to one: pass the address as sessionParams.remoteAddr or the remoteAddr option of the adapter, session context, route handler, proxy or getSession, or set sessionParams.trustProxy behind a proxy that sets X-Forwarded-For',
+    );
   }
 
   static #parseArgs(mode: string, args: ConstructorArgs) {
@@ -348,6 +371,8 @@ export class Session {
             this.#isExpired = true;
           } else {
             this.#adopt(table, storedAtime, now);
+            // Perl never bumps _SESSION_VERSION: Session.update compares the data itself.
+            if (this.#perl()) this.#loadedData = dataOf(raw);
             return 'ok';
           }
         }
@@ -517,22 +542,38 @@ export class Session {
         throw new SessionError('INVALID_ARGUMENT', 'find(): dsnArgs and sessionParams must be objects or null');
       }
       const config = await Session.#configure((dsn as string | null) ?? null, (dsnArgs ?? {}) as DsnArgs, (sessionParams ?? {}) as SessionParams);
-      const ids: string[] = [];
-      await storeCall(config.resolved.driver, 'traverse', () => config.driver.traverse((id) => { ids.push(id); }));
       const report: FindReport = { visited: 0, purged: 0, failed: [] };
-      for (const id of ids) {
+      // Each id is handled as the driver's walk yields it, never gathered into a list first:
+      // a store of a million sessions is walked in the memory of one page of ids. Sessions
+      // created while the walk runs (a regenerate inside `code`) may or may not be visited.
+      let stopped: { error: unknown } | undefined;
+      const visit = async (id: string) => {
         const session = new Session(config, undefined);
         try {
-          if ((await session.#open('find', id)) === 'skipped') continue;
+          if ((await session.#open('find', id)) === 'skipped') return;
         } catch (error) {
           report.failed.push({ id, error });
-          continue;
+          return;
         }
-        if (session.#table === null && !session.#isExpired) continue; // removed meanwhile
+        if (session.#table === null && !session.#isExpired) return; // removed meanwhile
         report.visited += 1;
         if (session.#isExpired) report.purged += 1;
         await (code as FindCallback)(session);
         await session.flush();
+      };
+      try {
+        await storeCall(config.resolved.driver, 'traverse', () => config.driver.traverse(async (id) => {
+          try {
+            await visit(id);
+          } catch (error) {
+            // `code` or a flush failed: end the walk with that error as it is, not as the
+            // driver's ("traverse failed").
+            stopped = { error };
+            throw error;
+          }
+        }));
+      } catch (error) {
+        throw stopped ? stopped.error : error;
       }
       return report;
     } catch (error) {
@@ -561,7 +602,7 @@ export class Session {
         return fail(error);
       }
       try {
-        await session.#flush({ expectVersion: session.#loadedVersion });
+        await session.#flush({ expectVersion: session.#loadedVersion, expectData: session.#loadedData });
         return session;
       } catch (error) {
         if (!(error instanceof SessionError) || error.code !== 'CONFLICT' || attempt >= retries) return fail(error);
@@ -969,6 +1010,7 @@ export class Session {
         if (options.expectVersion !== undefined && options.expectVersion !== 0) throw this.#conflict(sourceId);
         base = copyTable(table);
       } else {
+        if (options.expectData !== undefined && !sameData(dataOf(current), options.expectData)) throw this.#conflict(sourceId);
         base = this.#thaw(current, sourceId).table;
         const storedVersion = typeof base[VERSION] === 'number' ? base[VERSION] : 0;
         if (options.expectVersion !== undefined && storedVersion !== options.expectVersion) throw this.#conflict(sourceId);

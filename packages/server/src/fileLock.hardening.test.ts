@@ -66,6 +66,14 @@ describe('withFileLock: a lock this process does not hold is not live, whatever 
     expect(events).toEqual(['first in', 'first out', 'second in']);
   });
 
+  it('a fresh lock naming this pid but another worker thread is waited for (that thread may hold it)', async () => {
+    const lockPath = await lockPathIn();
+    await writeFile(lockPath, `${process.pid}@${hostname()}#t${threadId + 1}.0123456789ab`);
+    const error = await withFileLock(lockPath, async () => 'never', { timeoutMs: 100 }).catch((reason: unknown) => reason);
+    expect((error as SessionError).code).toBe('STORE_UNAVAILABLE');
+    expect(await readdir(join(lockPath, '..'))).toEqual(['cgisess_x.lock']);
+  });
+
   it('a lock held in this process is live: a second waiter times out with STORE_UNAVAILABLE', async () => {
     const lockPath = await lockPathIn();
     await withFileLock(lockPath, async () => {

@@ -131,6 +131,11 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
 
   const cookieName = () => sessionParams.name ?? Session.name();
 
+  /** The router's sessionParams, with the client address the context knows (for ipMatch). */
+  function paramsOf(ctx: SessionContext): SessionParams {
+    return ctx.remoteAddr === undefined ? sessionParams : { ...sessionParams, remoteAddr: ctx.remoteAddr };
+  }
+
   function stateOf(ctx: SessionContext): RequestState {
     let state = requests.get(ctx);
     if (!state) requests.set(ctx, (state = { queue: Promise.resolve(), cookies: new Set() }));
@@ -215,7 +220,7 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
             if (isNew && s.param().length === 0) throw new NothingToStore(s);
             if (isNew && idleExpiry !== false && s.expire() === undefined) s.expire(idleExpiry);
           },
-          { dsn, dsnArgs, sessionParams, retries: options.retries },
+          { dsn, dsnArgs, sessionParams: paramsOf(ctx), retries: options.retries },
         );
       } catch (error) {
         if (error instanceof NothingToStore) return snapshotOf(error.session, true);
@@ -250,7 +255,16 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
     get: t.procedure.query(({ ctx }) =>
       inRequest(ctx, async (query) => {
         for (let attempt = 0; ; attempt++) {
-          const session = await Session.new(dsn, attempt === 0 ? query : withClaim(query, cookieName(), undefined), dsnArgs, sessionParams);
+          let session: Session;
+          try {
+            session = await Session.new(dsn, attempt === 0 ? query : withClaim(query, cookieName(), undefined), dsnArgs, paramsOf(ctx));
+          } catch (error) {
+            // A server-side caller (a server component: no resHeaders) rendering with a cookie a
+            // login or logout just replaced gets the defaults, as a visitor without a session
+            // would; a browser gets STALE and retries with the cookie it now holds.
+            if (ctx.resHeaders || !isSessionError(error) || error.code !== 'STALE') throw error;
+            session = await Session.new(dsn, withClaim(query, cookieName(), undefined), dsnArgs, paramsOf(ctx));
+          }
           const isNew = session.isNew();
           if (isNew) {
             // The answer depends on the cookie sent: never cached for someone else.
@@ -316,7 +330,7 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
      */
     destroy: stateChanging.mutation(({ ctx }) =>
       inRequest(ctx, async (query) => {
-        const old = await Session.load(dsn, query, dsnArgs, sessionParams);
+        const old = await Session.load(dsn, query, dsnArgs, paramsOf(ctx));
         const oldId = old.id();
         if (oldId !== undefined) {
           old.delete();
@@ -324,7 +338,7 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
           respond(ctx, old);
           publish({ id: oldId, version: 0, deleted: true });
         }
-        const fresh = await Session.new(dsn, withClaim(query, cookieName(), undefined), dsnArgs, sessionParams);
+        const fresh = await Session.new(dsn, withClaim(query, cookieName(), undefined), dsnArgs, paramsOf(ctx));
         return snapshotOf(fresh, true);
       }),
     ),
@@ -344,11 +358,11 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
         const query = await inRequest(ctx, async (q) => q);
         const load = async (claim: Query) => {
           try {
-            return await Session.load(dsn, claim, dsnArgs, sessionParams);
+            return await Session.load(dsn, claim, dsnArgs, paramsOf(ctx));
           } catch (error) {
             // A login or logout replaced this session moments ago: its stream ends, as for a
             // deleted one, and the tab follows the cookie it now holds.
-            if (isSessionError(error) && error.code === 'STALE') return Session.load(dsn, null, dsnArgs, sessionParams);
+            if (isSessionError(error) && error.code === 'STALE') return Session.load(dsn, null, dsnArgs, paramsOf(ctx));
             throw toTRPCError(error);
           }
         };

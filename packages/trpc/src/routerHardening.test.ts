@@ -6,6 +6,7 @@ import superjson from 'superjson';
 import { z } from 'zod';
 import { Session } from '@isosession/server';
 import { createSessionRouter } from './createSessionRouter.js';
+import { createSessionFetchHandler } from './createSessionFetchHandler.js';
 import { createSessionContext } from './createSessionContext.js';
 import { createMemorySessionBus } from './SessionBus.js';
 import { createTestRouter, tempStore } from './testing/testRouter.js';
@@ -32,6 +33,11 @@ async function http(router: AnyTRPCRouter, path: string, init: RequestInit & { u
     createContext: createSessionContext,
   });
   return { status: response.status, text: await response.text(), headers: response.headers };
+}
+
+/** Figures for RELIABILITY.md's hardening table, printed with the test output. */
+function recordHardening(attack: string, figures: Record<string, number>): void {
+  process.stdout.write(`hardening figures: ${attack}: ${JSON.stringify(figures)}\n`);
 }
 
 const setBody = (name: string, value: unknown) => JSON.stringify(superjson.serialize({ name, value }));
@@ -185,5 +191,81 @@ describe('a value the schema accepts but the wire format cannot carry', () => {
     }
     expect(warnings.join('\n')).toContain('"prefs"');
     expect((await Session.load('driver:file', cookie.split('=')[1] as string, store.dsnArgs)).param('prefs')).toEqual({ email: false });
+  });
+});
+
+describe('ipMatch on the fetch entry point', () => {
+  function addressed(router: AnyTRPCRouter) {
+    // What a fetch runtime knows of the client (e.g. Bun's server.requestIP, Deno's info.remoteAddr).
+    return (path: string, address: string | undefined, init: RequestInit = {}) =>
+      fetchRequestHandler({
+        endpoint: '/trpc',
+        req: new Request(`http://app.test/trpc/${path}`, init),
+        router,
+        createContext: ({ req, resHeaders }) => createSessionContext({ req, resHeaders, remoteAddr: address }),
+      });
+  }
+
+  it('a session made through the tRPC fetch handler is bound to its address: its cookie replayed from elsewhere gets nothing', async () => {
+    const call = addressed(createTestRouter({ ...options(), sessionParams: { ipMatch: true } }));
+    const created = await call('set', '10.0.0.1', { method: 'POST', headers: { 'content-type': 'application/json' }, body: setBody('theme', 'dark') });
+    expect(created.status).toBe(200);
+    const cookie = created.headers.getSetCookie()[0]?.split(';')[0] as string;
+    const stolen = await call('get', '10.6.6.6', { headers: { cookie } });
+    expect(superjson.deserialize<{ params: { theme: string } }>((await stolen.json()).result.data).params.theme).toBe('light');
+  });
+
+  it('with ipMatch on and no address, the call fails with a SessionError that says what to pass, instead of skipping the check', async () => {
+    const router = createTestRouter({ ...options(), sessionParams: { ipMatch: true } });
+    const caller = router.createCaller(createSessionContext({ req: new Request('http://app.test/trpc'), resHeaders: new Headers() }));
+    const error = (await caller.set({ name: 'theme', value: 'dark' }).then(() => undefined, (e: unknown) => e)) as { code: string; cause: unknown };
+    expect(error.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(error.cause).toMatchObject({ name: 'SessionError', code: 'INVALID_ARGUMENT', message: expect.stringMatching(/ipMatch is on, but this request carries no client address/) });
+    expect(readdirSync(store.directory)).toEqual([]);
+  });
+});
+
+describe('request bodies are limited while read, and the Origin is checked before', () => {
+  /** A body of `mb` MB sent chunked (no Content-Length), counting how much of it was read. */
+  function hugeBody(mb: number) {
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    const state = { pulled: 0 };
+    const total = Math.ceil((mb * 1024 * 1024) / chunk.byteLength);
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (state.pulled >= total) return controller.close();
+        state.pulled++;
+        controller.enqueue(chunk);
+      },
+    });
+    return { body, state, readBytes: () => state.pulled * chunk.byteLength };
+  }
+
+  it('a 200 MB body to set answers 413 after reading ~100 kB, in bounded memory and time; the session is untouched', async () => {
+    const handler = createSessionFetchHandler(createTestRouter(options()), { endpoint: '/trpc' });
+    const huge = hugeBody(200);
+    const rssBefore = process.memoryUsage().rss;
+    const started = performance.now();
+    const response = await handler(new Request('http://app.test/trpc/set', { method: 'POST', headers: { 'content-type': 'application/json' }, body: huge.body, duplex: 'half' } as RequestInit));
+    const ms = performance.now() - started;
+    const rssMb = (process.memoryUsage().rss - rssBefore) / 1e6;
+    expect(response.status).toBe(413);
+    expect((await response.json()).error.json.data.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(huge.readBytes()).toBeLessThan(300_000);
+    expect(rssMb).toBeLessThan(50);
+    expect(ms).toBeLessThan(2_000);
+    expect(readdirSync(store.directory)).toEqual([]);
+    recordHardening('router: 200 MB chunked body to set', { readBytes: huge.readBytes(), rssMb: Math.round(rssMb), ms: Math.round(ms), status: response.status });
+    // A body under the limit still works.
+    const ok = await handler(new Request('http://app.test/trpc/set', { method: 'POST', headers: { 'content-type': 'application/json' }, body: setBody('theme', 'dark') }));
+    expect(ok.status).toBe(200);
+  });
+
+  it('a cross-site 200 MB body is refused (403) before its body is read', async () => {
+    const handler = createSessionFetchHandler(createTestRouter(options()), { endpoint: '/trpc', maxBodyBytes: false });
+    const huge = hugeBody(200);
+    const response = await handler(new Request('http://app.test/trpc/set', { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: huge.body, duplex: 'half' } as RequestInit));
+    expect(response.status).toBe(403);
+    expect(huge.readBytes()).toBeLessThan(300_000);
   });
 });

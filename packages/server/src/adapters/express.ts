@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import '../builtins.js';
 import { Session } from '../Session.js';
 import { holdResponse } from './holdResponse.js';
-import { commitSession, sessionStart, withHttpStatus } from './sessionResponse.js';
+import { bodyTooLargeError, declaredTooLarge } from './limitRequestBody.js';
+import { commitSession, maxBodyBytesOf, sessionStart, withHttpStatus } from './sessionResponse.js';
 import type { AdapterOptions } from './sessionResponse.js';
 
 export type { AdapterOptions } from './sessionResponse.js';
@@ -26,7 +27,13 @@ export type NextFunction = (error?: unknown) => void;
  */
 export function isosession(options: AdapterOptions = {}) {
   const { dsn = null, dsnArgs = null, sessionParams = {} } = options;
+  const maxBodyBytes = maxBodyBytesOf(options);
   return function isosessionMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    if (maxBodyBytes !== false && declaredTooLarge(req.headers['content-length'], maxBodyBytes)) {
+      // Before the session loads or a byte of the body is read: err.status 413 for Express.
+      next(withHttpStatus(bodyTooLargeError(maxBodyBytes)));
+      return;
+    }
     Session.new(dsn, req, dsnArgs, sessionParams).then(
       (session) => {
         (req as RequestWithSession).session = session;

@@ -1,5 +1,6 @@
 import { SessionError } from '@isosession/core';
 import type { Session } from '../Session.js';
+import { DEFAULT_MAX_BODY_BYTES } from './limitRequestBody.js';
 import type { DsnArgs, SessionParams } from '../types.js';
 
 /** What every adapter takes: where sessions live, and how responses carry them. */
@@ -23,6 +24,14 @@ export interface AdapterOptions {
    * new() does. @default false
    */
   saveUninitialized?: boolean;
+  /**
+   * Largest request body accepted, in bytes: a larger Content-Length is answered 413 before
+   * the session loads. The fetch adapter also counts a body as the handler reads it (a
+   * chunked body has no length), failing the read past the limit (413); with node:http and
+   * Express, give your body parser a limit too (`express.json()` has 100 kB). `false`: no
+   * limit. @default 100_000
+   */
+  maxBodyBytes?: number | false;
 }
 
 /** The session's state when the handler got it: what decides whether the cookie is sent. */
@@ -58,13 +67,29 @@ export async function commitSession(session: Session, start: SessionStart, optio
 /**
  * The HTTP status a session failure maps to: 503 when the store did not answer (the client
  * may retry), 409 when the request's cookie was replaced moments ago by a login or logout
- * (`STALE`: retry once, the browser now sends the newer cookie), 500 for anything else.
+ * (`STALE`: retry once, the browser now sends the newer cookie), 413 for a body, param or
+ * session over its size limit (`TOO_LARGE`, nothing stored), 500 for anything else.
  * Adapters hand it to frameworks as `error.status`.
  */
-export function sessionErrorStatus(error: unknown): 503 | 409 | 500 {
+export function sessionErrorStatus(error: unknown): 503 | 413 | 409 | 500 {
   if (!(error instanceof SessionError)) return 500;
   if (error.code === 'STORE_UNAVAILABLE') return 503;
+  if (error.code === 'TOO_LARGE') return 413;
   return error.code === 'STALE' ? 409 : 500;
+}
+
+/** The limit an adapter applies to request bodies (`false`: none). */
+export function maxBodyBytesOf(options: AdapterOptions): number | false {
+  const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (max !== false && (typeof max !== 'number' || !(max >= 0))) {
+    throw new SessionError('INVALID_ARGUMENT', `maxBodyBytes must be a number of bytes >= 0 or false, got ${String(max)}`);
+  }
+  return max;
+}
+
+/** The plain-text answer to a body over the limit. */
+export function tooLargeText(maxBytes: number): string {
+  return `Payload Too Large: the request body is over ${maxBytes} bytes\n`;
 }
 
 /**

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Session } from '../index.js';
+import { Session, createMemoryDriver, registerDriver } from '../index.js';
 import { resolveDsn } from '../registry.js';
 import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
 import { hashId } from '../hashId.js';
@@ -207,6 +207,65 @@ describe('isosession CLI in process', () => {
     expect(stderr.some((text) => /^\rfinding \[#+\] 2500\/2500 100%$/.test(text))).toBe(true);
     expect(stderr.at(-1)).toBe('\r\u001b[K');
     expect(stdout.join('')).toMatch(/^isosession find: visited 2500, matched 2500, purged 0, unreadable 0/);
+  });
+});
+
+describe('isosession CLI on a large store', () => {
+  it('find --expired --purge -q on sqlite deletes through the expiry index, loading no session', async () => {
+    const args = { DataSource: join(directory, 'sessions.sqlite') };
+    const seed = async (daysAgo: number) => {
+      const session = await Session.new('driver:sqlite', null, args, { now: () => Date.now() - daysAgo * DAY });
+      session.param('daysAgo', daysAgo);
+      session.expire('1d');
+      await session.flush();
+      return session.id()!;
+    };
+    const live = await seed(0);
+    await seed(3);
+    await seed(5);
+    await Session.closeAll();
+    const stdout: string[] = [];
+    const cli = ['--dsn', 'driver:sqlite', '--args', JSON.stringify(args)];
+    expect(await runCli(['find', ...cli, '--expired', '--purge', '-q', '--json'], { stdout: { write: (text: string) => stdout.push(text) }, stderr: { write: () => true } })).toBe(0);
+    expect(JSON.parse(stdout.at(-1)!)).toMatchObject({ type: 'summary', purged: 2, failed: 0, via: 'expiry index' });
+    const listed: string[] = [];
+    await runCli(['find', ...cli, '--json'], { stdout: { write: (text: string) => listed.push(text) }, stderr: { write: () => true } });
+    expect(listed.map((line) => JSON.parse(line) as { type: string; id?: string }).filter((line) => line.type === 'session')).toHaveLength(1);
+    expect(listed.join('')).toContain(live.slice(0, 8));
+    await Session.closeAll();
+  });
+
+  it('reads sessions while the store\'s walk goes on, never after gathering every id (memory stays one batch)', async () => {
+    const name = `walk_${Math.random().toString(16).slice(2)}`;
+    const inner = createMemoryDriver({ Namespace: name });
+    const log: string[] = [];
+    registerDriver(name, () => ({
+      retrieve: (id) => {
+        log.push('load');
+        return inner.retrieve(id);
+      },
+      store: (id, data, meta) => inner.store(id, data, meta),
+      remove: (id) => inner.remove(id),
+      async traverse(visit) {
+        await inner.traverse(async (id) => {
+          log.push('yield');
+          await visit(id);
+        });
+      },
+    }));
+    for (let i = 0; i < 40; i++) {
+      const session = await Session.new(`driver:${name}`, null, {});
+      session.param('n', i);
+      await session.flush();
+    }
+    log.length = 0;
+    const stdout: string[] = [];
+    const code = await runCli(['find', '--dsn', `driver:${name}`, '--json'], { stdout: { write: (text: string) => stdout.push(text) }, stderr: { write: () => true } });
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout.at(-1)!)).toMatchObject({ type: 'summary', visited: 40 });
+    // The first batch is read before the walk has yielded the last id.
+    expect(log.indexOf('load')).toBeLessThan(log.lastIndexOf('yield'));
+    expect(log.filter((entry) => entry === 'load')).toHaveLength(40);
   });
 });
 

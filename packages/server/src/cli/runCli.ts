@@ -116,44 +116,66 @@ interface Walk {
   failed: number;
 }
 
-/** Visits every stored session in batches; unreadable ones are reported and skipped. */
+/**
+ * Visits every stored session in batches as the driver's walk yields them (never a list of
+ * every id: a million sessions take the memory of one batch); unreadable ones are reported
+ * and skipped. The progress bar's total comes from a first walk that only counts, made only
+ * when the bar is shown.
+ */
 async function walk(store: Store, io: CliIo, values: Values, label: string, now: number, maxAge: number | undefined, visit: (session: StoredSession) => Promise<void>, onTombstone?: (tombstone: StoredSession) => Promise<void>): Promise<Walk> {
-  const keys: string[] = [];
-  await storeCall(store.driverName, 'traverse', () => store.driver.traverse((key) => { keys.push(key); }));
-  const progress = createProgress(io.stderr, keys.length, label);
+  let total = 0;
+  if (io.stderr.isTTY) await storeCall(store.driverName, 'traverse', () => store.driver.traverse(() => { total += 1; }));
+  const progress = createProgress(io.stderr, total, label);
   const result: Walk = { visited: 0, failed: 0 };
   const errors: string[] = [];
-  try {
-    for (let start = 0; start < keys.length; start += BATCH) {
-      const batch = keys.slice(start, start + BATCH);
-      const read = await Promise.all(batch.map(async (key) => {
-        try {
-          const record = await storeCall(store.driverName, 'retrieve', () => store.driver.retrieve(key));
-          return record === null ? null : decodeRecord(store, key, record, now, maxAge);
-        } catch (error) {
-          // A store that stopped answering ends the run; one bad record does not.
-          if (isSessionError(error) && (error.code === 'STORE_UNAVAILABLE' || error.code === 'STORE_ERROR')) throw error;
-          return error as Error;
-        }
-      }));
-      for (const [index, item] of read.entries()) {
-        progress.tick();
-        if (item === null) continue; // removed since the traversal
-        if (item instanceof Error) {
-          result.failed += 1;
-          const key = batch[index] as string;
-          errors.push(`isosession: cannot read session ${printable(shown(key, values))}: ${aboutKey(item.message, key, values)}\n`);
-          continue;
-        }
-        if (item.tombstone) {
-          // A regenerated or deleted id's tombstone is not a session: never listed or counted.
-          await onTombstone?.(item);
-          continue;
-        }
-        result.visited += 1;
-        await visit(item);
+  const handle = async (batch: string[]) => {
+    const read = await Promise.all(batch.map(async (key) => {
+      try {
+        const record = await storeCall(store.driverName, 'retrieve', () => store.driver.retrieve(key));
+        return record === null ? null : decodeRecord(store, key, record, now, maxAge);
+      } catch (error) {
+        // A store that stopped answering ends the run; one bad record does not.
+        if (isSessionError(error) && (error.code === 'STORE_UNAVAILABLE' || error.code === 'STORE_ERROR')) throw error;
+        return error as Error;
       }
+    }));
+    for (const [index, item] of read.entries()) {
+      progress.tick();
+      if (item === null) continue; // removed since the traversal
+      if (item instanceof Error) {
+        result.failed += 1;
+        const key = batch[index] as string;
+        errors.push(`isosession: cannot read session ${printable(shown(key, values))}: ${aboutKey(item.message, key, values)}\n`);
+        continue;
+      }
+      if (item.tombstone) {
+        // A regenerated or deleted id's tombstone is not a session: never listed or counted.
+        await onTombstone?.(item);
+        continue;
+      }
+      result.visited += 1;
+      await visit(item);
     }
+  };
+  let batch: string[] = [];
+  let stopped: { error: unknown } | undefined;
+  try {
+    await storeCall(store.driverName, 'traverse', () => store.driver.traverse(async (key) => {
+      batch.push(key);
+      if (batch.length < BATCH) return;
+      const full = batch;
+      batch = [];
+      try {
+        await handle(full);
+      } catch (error) {
+        // Reported as it is (a retrieve's STORE_UNAVAILABLE, a closed stdout), not as "traverse failed".
+        stopped = { error };
+        throw error;
+      }
+    }));
+    await handle(batch);
+  } catch (error) {
+    throw stopped ? stopped.error : error;
   } finally {
     progress.done();
   }
@@ -186,9 +208,21 @@ async function findCommand(store: Store, values: Values, io: CliIo, now: number,
   if (values.purge && !values.expired && olderThan === undefined) {
     throw new UsageError('--purge needs --expired or --older-than (to remove every session: --older-than 0)');
   }
+  const started = Date.now();
+  // `--expired --purge -q` on a store with an index on expiry (sqlite, postgresql, mysql):
+  // one DELETE through the index instead of loading every session, and nothing to list.
+  // --max-age (judged on ctime, which the index does not hold) needs the walk.
+  const purgeByIndex = (store.driver as { purgeExpired?: (now?: number) => Promise<number> }).purgeExpired;
+  if (values.purge && values.expired && values.quiet && olderThan === undefined && maxAge === undefined && typeof purgeByIndex === 'function') {
+    const purged = await storeCall(store.driverName, 'purgeExpired', () => purgeByIndex.call(store.driver, now));
+    const seconds = (Date.now() - started) / 1000;
+    io.stdout.write(values.json
+      ? `${toJson({ type: 'summary', visited: purged, matched: purged, purged, failed: 0, seconds, via: 'expiry index' })}\n`
+      : `isosession find: purged ${purged} expired sessions through the store's expiry index (${seconds.toFixed(1)} s)\n`);
+    return EXIT.ok;
+  }
   const matches = (session: StoredSession) =>
     (!values.expired || session.expired) && (olderThan === undefined || session.atime + olderThan <= now);
-  const started = Date.now();
   let matched = 0;
   let purged = 0;
   const { visited, failed } = await walk(store, io, values, values.purge ? 'purging' : 'finding', now, maxAge, async (session) => {

@@ -12,7 +12,8 @@ Commands:
 Store options (every command):
   --dsn DSN          the store, as the app's DSN (default driver:file;serializer:default;id:md5)
   --args JSON        the app's dsnArgs as JSON, e.g. '{"DataSource":"postgres://…","TableName":"sessions"}'
-  --directory DIR    shorthand for the file driver's Directory
+  --directory DIR    shorthand for the file driver's Directory (default: the driver's own,
+                     <tmpdir>/isosession-<uid>, as the app uses without one)
   --plugin MODULE    import MODULE first (it registers your own drivers or serializers); repeatable
   --hash-ids         the app uses sessionParams.hashIds: ids shown are stored keys (SHA-256),
                      and dump takes the real id (or a stored key)
@@ -27,7 +28,9 @@ find options:
   --older-than DUR   only sessions idle for at least DUR (last access DUR ago or earlier)
   --purge            remove the sessions found (each re-checked atomically before removal);
                      needs --expired or --older-than
-  -q, --quiet        no line per session, only the summary
+  -q, --quiet        no line per session, only the summary; with --expired --purge on
+                     sqlite, postgresql or mysql (no --max-age): one DELETE through the
+                     index on expiry instead of loading every session
 
 dump options:
   --show-private     print every param's value; by default values are "[private <type>]"

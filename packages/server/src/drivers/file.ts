@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import type { Stats } from 'node:fs';
+import type { Dir, Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { lstat, lutimes, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, lutimes, mkdir, open, opendir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SessionError } from '@isosession/core';
@@ -346,15 +346,18 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
     store: write,
     remove: removeFile,
     async traverse(visit) {
-      let names: string[];
+      // opendir, not readdir: entries stream in small buffers, so a directory of a million
+      // sessions is walked without a million names in memory.
+      let entries: Dir;
       try {
         await checkDirectory();
-        names = await readdir(directory);
+        entries = await opendir(directory, { bufferSize: 256 });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
         throw error;
       }
-      for (const name of names) {
+      for await (const entry of entries) {
+        const name = entry.name;
         // cgisess_<id>.<hex>.tmp: the name temp files had before they stopped starting with cgisess_.
         if ((name.startsWith(TEMP_PREFIX) || name.startsWith(PREFIX)) && name.endsWith(TEMP_SUFFIX)) {
           await removeAbandonedTemp(join(directory, name));

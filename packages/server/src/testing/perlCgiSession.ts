@@ -19,7 +19,7 @@ export function perlCgiSessionAvailable(): boolean {
 }
 
 export interface PerlRequest {
-  op: 'new' | 'load' | 'delete' | 'find' | 'increment';
+  op: 'new' | 'load' | 'delete' | 'find' | 'increment' | 'append' | 'rewrite';
   dsn: string;
   args?: Record<string, unknown>;
   sid?: string;
@@ -34,6 +34,7 @@ export interface PerlRequest {
   name?: string;
   times?: number;
   pause?: number;
+  size?: number;
 }
 
 export interface PerlSessionReport {

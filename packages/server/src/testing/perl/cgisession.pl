@@ -54,13 +54,16 @@ if ($op eq 'new') {
     print $json->encode(report($s)), "\n";
 } elsif ($op eq 'load') {
     my $s = CGI::Session->load($dsn, $req->{sid}, $args) or die_with('load');
-    apply($s);
-    $s->flush or die_with('flush');
+    apply($s) unless $s->is_empty;
+    # flush() returns false when it had nothing to do (an empty session): check errstr instead.
+    $s->flush;
+    die_with('flush') if $s->errstr;
     print $json->encode(report($s)), "\n";
 } elsif ($op eq 'delete') {
     my $s = CGI::Session->load($dsn, $req->{sid}, $args) or die_with('load');
     $s->delete;
-    $s->flush or die_with('flush');
+    $s->flush;
+    die_with('flush') if $s->errstr;
     print $json->encode({ deleted => 1 }), "\n";
 } elsif ($op eq 'find') {
     my @seen;
@@ -78,6 +81,25 @@ if ($op eq 'new') {
         Time::HiRes::sleep($req->{pause}) if $req->{pause};
     }
     print $json->encode({ done => $done, failed => $failed }), "\n";
+} elsif ($op eq 'append') {
+    # The same, appending "p<n>" to a list: which entries survive tells who overwrote whom.
+    my ($done, $failed) = (0, 0);
+    for my $i (1 .. $req->{times}) {
+        my $s = CGI::Session->new($dsn, $req->{sid}, $args);
+        if (!$s || $s->id ne $req->{sid}) { $failed++; next }
+        $s->param($req->{name}, [ @{ $s->param($req->{name}) || [] }, "p$i" ]);
+        if ($s->flush) { $done++ } else { $failed++ }
+    }
+    print $json->encode({ done => $done, failed => $failed }), "\n";
+} elsif ($op eq 'rewrite') {
+    # A request that rewrites a big session again and again (Perl writes the file in place).
+    my $big = 'x' x $req->{size};
+    for my $i (1 .. $req->{times}) {
+        my $s = CGI::Session->new($dsn, $req->{sid}, $args) or die_with('new');
+        $s->param('big', "$big$i");
+        $s->flush or die_with('flush');
+    }
+    print $json->encode({ done => $req->{times} }), "\n";
 } elsif ($op eq 'thaw_freeze') {
     # Reads serializer output from stdin (one base64 line each), thaws it the way CGI::Session
     # does (Safe->reval for the default serializer) and writes each table back frozen.
