@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { chromium, defineConfig } from '@playwright/test';
-import { resolveChromium, unpackSparticuzChromium, unpackSparticuzLibraries } from './e2e/support/resolveChromium';
+import { resolveChromium, unpackSparticuzChromium, unpackSparticuzLibraries } from './e2e/support/resolveChromium.js';
 
 // End-to-end tests of apps/demo in real Chromium: CHROMIUM_PATH, else Playwright's own browser,
 // else the system's chromium, else the one the @sparticuz/chromium dev dependency ships (so a

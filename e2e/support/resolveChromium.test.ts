@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveChromium, type ResolveChromiumOptions } from './resolveChromium';
+import { resolveChromium, type ResolveChromiumOptions } from './resolveChromium.js';
 
 function options(over: Partial<ResolveChromiumOptions> & { files?: string[] }): ResolveChromiumOptions {
   const files = new Set(over.files ?? []);
@@ -7,7 +7,7 @@ function options(over: Partial<ResolveChromiumOptions> & { files?: string[] }): 
     env: {},
     playwrightPath: () => '/pw/chromium-1/chrome',
     unpackNpmChromium: () => { throw new Error('Cannot find package @sparticuz/chromium'); },
-    isExecutable: (f) => files.has(f),
+    isExecutable: (f: string) => files.has(f),
     platform: 'linux',
     arch: 'x64',
     ...over,
