@@ -36,6 +36,10 @@ const FIELDS = ['data', 'enc', 'atime', 'ver'] as const;
 // Every change goes through one of the three scripts below. Cross-process change notices (a
 // later issue) belong there too: a PUBLISH inside the script is atomic with the write, so a
 // subscriber can neither miss a change nor hear of it before it is readable.
+// Each script names exactly one key, the session's: on a Redis Cluster every key of a script
+// must hash to one slot, which one key does by construction (and on a cluster a PUBLISH
+// inside a script would be broadcast to every node). A script that ever needs a second key
+// per session must put the id in a hash tag in both ("prefix{id}"), a change of key format.
 
 // KEYS[1] the session key; ARGV: expected ver ("*": any, "": must not exist), new ver, data,
 // enc, atime, TTL in ms ("" for none). A rewrite of a key keeps its old TTL in Redis, so a
