@@ -70,3 +70,18 @@ describe('a table written by Perl with Data::Dumper (CGI::Session default)', () 
     expect(data).toContain("'n' => 1");
   });
 });
+
+describe('hostile Data::Dumper text in the store', () => {
+  it.each([
+    ["code", "$D = {'_SESSION_ID' => 'x', 'a' => `rm -rf /`};;$D"],
+    ['bless', "$D = bless( {'_SESSION_ID' => 'x'}, 'Evil' );;$D"],
+    ['a prototype key', "$D = {'__proto__' => {'_SESSION_ID' => 'x'}};;$D"],
+  ])('%s: the load rejects with CORRUPT and leaves the stored copy', async (_label, text) => {
+    const id = 'd'.repeat(32);
+    await plant(id, text);
+    const error = await load('serializer:dumper', id, T0 + 1).catch((reason: unknown) => reason);
+    expect((error as { code?: string }).code).toBe('CORRUPT');
+    expect(await createMemoryDriver({ Namespace: namespace }).retrieve(id)).not.toBeNull();
+    expect(({} as Record<string, unknown>)._SESSION_ID).toBeUndefined();
+  });
+});

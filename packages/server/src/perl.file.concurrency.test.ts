@@ -76,6 +76,16 @@ describe.runIf(perlCgiSessionAvailable())('file store, Perl and isosession writi
     expect(perlKept).toBe(times);
   });
 
+  it('for comparison, two Perl processes incrementing one counter lose increments too (measured)', async () => {
+    const id = await sharedSession();
+    const times = 150;
+    const perl = () => runPerl<{ done: number }>({ op: 'increment', dsn: perlDsn, args: { Directory: dir, UMask: 0o640 }, sid: id, name: 'n', times });
+    const [first, second] = await Promise.all([perl(), perl()]);
+    const kept = Number((await Session.load(nodeDsn, id, args(), compat)).param('n'));
+    report(`two Perl processes, ${times} increments each at once: ${kept}/${first.done + second.done} kept`);
+    expect(kept).toBeLessThanOrEqual(first.done + second.done);
+  });
+
   it.each([
     ['compat (flock on the session file)', compat, true],
     ['without compat (lock file + rename; Perl writes in place)', {}, false],

@@ -255,6 +255,23 @@ describe('createSessionRouter through createCaller (file store)', () => {
     expect(readdirSync(store.directory)).toEqual([]);
   });
 
+  it('a cookie a login replaced moments ago: a server-side get (no resHeaders) answers the defaults; a browser\'s get is STALE', async () => {
+    const a = browser(router);
+    await a.caller().set({ name: 'theme', value: 'dark' });
+    const oldId = a.cookie!;
+    const login = await Session.new('driver:file', new Request(ORIGIN, { headers: { cookie: `CGISESSID=${oldId}` } }), store.dsnArgs);
+    login.regenerate();
+    await login.flush();
+    const before = readdirSync(store.directory).sort();
+    const rendered = await router.createCaller(createSessionContext({ req: new Request(ORIGIN, { headers: { cookie: `CGISESSID=${oldId}` } }) })).get();
+    expect(rendered).toMatchObject({ isNew: true, params: { theme: 'light' } });
+    const stale = await rejection(a.caller().get());
+    expect(stale.code).toBe('CONFLICT');
+    expect(a.responses.at(-1)!.getSetCookie()).toEqual([]);
+    expect(a.cookie).toBe(oldId);
+    expect(readdirSync(store.directory).sort()).toEqual(before);
+  });
+
   it('calls of one request share one session, even when the first one creates it', async () => {
     const resHeaders = new Headers();
     const ctx = createSessionContext({ req: new Request(`${ORIGIN}/trpc`), resHeaders });

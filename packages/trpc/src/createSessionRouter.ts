@@ -255,7 +255,16 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
     get: t.procedure.query(({ ctx }) =>
       inRequest(ctx, async (query) => {
         for (let attempt = 0; ; attempt++) {
-          const session = await Session.new(dsn, attempt === 0 ? query : withClaim(query, cookieName(), undefined), dsnArgs, paramsOf(ctx));
+          let session: Session;
+          try {
+            session = await Session.new(dsn, attempt === 0 ? query : withClaim(query, cookieName(), undefined), dsnArgs, paramsOf(ctx));
+          } catch (error) {
+            // A server-side caller (a server component: no resHeaders) rendering with a cookie a
+            // login or logout just replaced gets the defaults, as a visitor without a session
+            // would; a browser gets STALE and retries with the cookie it now holds.
+            if (ctx.resHeaders || !isSessionError(error) || error.code !== 'STALE') throw error;
+            session = await Session.new(dsn, withClaim(query, cookieName(), undefined), dsnArgs, paramsOf(ctx));
+          }
           const isNew = session.isNew();
           if (isNew) {
             // The answer depends on the cookie sent: never cached for someone else.

@@ -8,7 +8,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { SessionError, parseDuration } from '@isosession/core';
 import type { Redis } from 'ioredis';
 import type { Driver, DsnArgs, Merge, MergeResult, RawSession, StoreMeta, StoredRecord } from '../types.js';
+import { withDeadline as withTimeLimit } from './deadline.js';
+import type { Deadline } from './deadline.js';
+import { createRecentCopies } from './recentCopies.js';
 import { openRedisClient } from './redisConnection.js';
+import { storeUnavailable } from './storeErrors.js';
 import type { RedisClient } from './redisConnection.js';
 
 const DEFAULT_PREFIX = 'cgisess:';
@@ -21,9 +25,6 @@ const DEFAULT_TIMEOUT_SECONDS = 5;
 // left open overnight); it costs at most one extra day of storage for abandoned sessions.
 // Sites with many short-lived anonymous sessions can lower it (`Grace: '1h'`, or 0).
 const DEFAULT_GRACE_SECONDS = 86_400;
-/** Recently read or written records kept for update()'s first compare-and-swap attempt. */
-const RECENT_LIMIT = 1_000;
-const RECENT_BYTES = 8 * 1024 * 1024;
 const SCAN_COUNT = 1_000;
 // Replies of a server that is starting, failing over or stuck in a script: retry later.
 const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN)\b/;
@@ -78,10 +79,6 @@ function script(source: string): Script {
 const WRITE = script(WRITE_SCRIPT);
 const REMOVE = script(REMOVE_SCRIPT);
 const TOUCH = script(TOUCH_SCRIPT);
-
-interface Deadline {
-  passed: boolean;
-}
 
 interface Versioned {
   record: { data: RawSession; atime?: number };
@@ -168,35 +165,12 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
   }
 
   const keyOf = (id: string) => prefix + id;
-  // Bounded by count and bytes, oldest out first (a Map iterates in insertion order).
-  const recent = new Map<string, Versioned>();
-  let recentBytes = 0;
-  const sizeOf = (entry: Versioned) => (typeof entry.record.data === 'string' ? entry.record.data.length * 3 : entry.record.data.byteLength);
-
-  function forget(id: string): void {
-    const entry = recent.get(id);
-    if (entry === undefined) return;
-    recentBytes -= sizeOf(entry);
-    recent.delete(id);
-  }
-
-  function remember(id: string, entry: Versioned): void {
-    forget(id);
-    const size = sizeOf(entry);
-    if (size > RECENT_BYTES / 8) return;
-    recent.set(id, entry);
-    recentBytes += size;
-    while (recent.size > RECENT_LIMIT || recentBytes > RECENT_BYTES) forget(recent.keys().next().value as string);
-  }
-
-  function unavailable(what: string, cause?: unknown): SessionError {
-    const reason = cause instanceof Error ? `: ${cause.message}` : '';
-    return new SessionError(
-      'STORE_UNAVAILABLE',
-      `redis driver: ${what} at ${where}${reason}; check that Redis is running and reachable, or raise Timeout (now ${timeoutMs / 1000} s)`,
-      { cause },
-    );
-  }
+  // Recently read or written records kept for update()'s first compare-and-swap attempt.
+  const recent = createRecentCopies<Versioned>();
+  const forget = recent.forget;
+  const remember = recent.set;
+  const place = { driver: 'redis', where, server: 'Redis', timeoutMs };
+  const unavailable = (what: string, cause?: unknown) => storeUnavailable(place, what, cause);
 
   /**
    * Client errors: anything but a Redis reply is the connection (STORE_UNAVAILABLE), and so
@@ -214,21 +188,9 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
   }
 
   /** Runs `work` with a deadline of Timeout, whatever the client's own options are. */
-  async function withDeadline<T>(what: string, work: (deadline: Deadline) => Promise<T>): Promise<T> {
-    // A plain flag, not an AbortController: this runs on every call, and signals cost more.
-    const deadline: Deadline = { passed: false };
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        deadline.passed = true;
-        reject(unavailable(`${what} got no answer within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-    });
-    try {
-      return await Promise.race([Promise.resolve().then(whenReady).then(() => work(deadline)), expired]);
-    } finally {
-      clearTimeout(timer);
-    }
+  function withDeadline<T>(what: string, work: (deadline: Deadline) => Promise<T>): Promise<T> {
+    return withTimeLimit(timeoutMs, () => unavailable(`${what} got no answer within ${timeoutMs / 1000} s`), (deadline) =>
+      Promise.resolve().then(whenReady).then(() => work(deadline)));
   }
 
   // One wait shared by every call made while our client (re)connects, not a listener each.
@@ -427,7 +389,6 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     },
     async close() {
       recent.clear();
-      recentBytes = 0;
       if (!owned || client.status === 'end') return;
       if (client.status === 'ready') {
         try {

@@ -93,6 +93,59 @@ export function purgeTime(driver: string, now: number | undefined): number {
   return Math.floor(now);
 }
 
+/**
+ * `Handle` or `DataSource`, exactly one: `handle` names what a Handle must be (e.g. "a pg Pool
+ * or Client") and `example` a DataSource, for the messages.
+ */
+export function connectionSource(driver: string, args: DsnArgs, handle: string, example: string): { handle: unknown } | { dataSource: string } {
+  if (args.Handle !== undefined && args.DataSource !== undefined) {
+    throw invalidArgument(driver, `give either Handle (${handle}) or DataSource, not both`);
+  }
+  if (args.Handle !== undefined) return { handle: args.Handle };
+  if (typeof args.DataSource === 'string' && args.DataSource !== '') return { dataSource: args.DataSource };
+  throw invalidArgument(driver, `give DataSource (e.g. "${example}") or Handle (${handle}); got DataSource ${JSON.stringify(args.DataSource)}`);
+}
+
+/** `User` / `Password` args, checked: each a string when given. */
+export function credentials(driver: string, user: unknown, password: unknown): { user?: string; password?: string } {
+  for (const [name, value] of [['User', user], ['Password', password]] as const) {
+    if (value !== undefined && typeof value !== 'string') throw invalidArgument(driver, `${name} must be a string, got ${typeof value}`);
+  }
+  return { user: user as string | undefined, password: password as string | undefined };
+}
+
+/**
+ * A connection URL with the separate `User` / `Password` put into it: they are the more
+ * specific, while pg and mysql2 would let the URL's own win (even over an empty Password).
+ */
+export function urlWithCredentials(driver: string, dataSource: string, given: { user?: string; password?: string }): string {
+  let url: URL;
+  try {
+    url = new URL(dataSource);
+  } catch {
+    throw invalidArgument(driver, `DataSource is not a valid URL: ${maskPassword(dataSource)}`);
+  }
+  if (given.user !== undefined) url.username = encodeURIComponent(given.user);
+  if (given.password !== undefined) url.password = encodeURIComponent(given.password);
+  return url.toString();
+}
+
+/** What a DBI data source's pairs name: the first present of each key's spellings, and the credentials (separate args win). */
+export function dbiConnection(
+  dbi: Record<string, string>,
+  given: { user?: string; password?: string },
+  spellings: { database: string[]; host: string[] },
+): { database?: string; host?: string; port?: number; user?: string; password?: string } {
+  const first = (keys: string[]) => keys.map((key) => dbi[key]).find((value) => value !== undefined);
+  return {
+    database: first(spellings.database),
+    host: first(spellings.host),
+    port: dbi.port === undefined ? undefined : Number(dbi.port),
+    user: given.user ?? dbi.user,
+    password: given.password ?? dbi.password,
+  };
+}
+
 /** A connection string with the password masked, for error messages. */
 export function maskPassword(url: string): string {
   return url.replace(/\/\/([^@/:]*):[^@/]*@/, '//$1:***@');

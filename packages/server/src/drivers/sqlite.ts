@@ -1,14 +1,21 @@
 import { SessionError } from '@isosession/core';
 import type { Database, Statement } from 'better-sqlite3';
 import type { DsnArgs, Merge, MergeResult, RawSession, StoreMeta, StoredRecord } from '../types.js';
+import { PAGE_SIZE } from './sql/statements.js';
 import { invalidArgument, parseDbiDataSource, parseSqlOptions, purgeTime, toBytes } from './sqlOptions.js';
 import type { SqlDriver } from './sqlOptions.js';
+import { MergeThrew, classifyError, errorCode, schemaMismatch } from './storeErrors.js';
+import type { ErrorSigns } from './storeErrors.js';
 import { isExpiredByData, parseSchema } from './cgiSessionSchema.js';
 
 const NAME = 'sqlite';
-const PAGE_SIZE = 500;
 // Another connection holds the lock for longer than busy_timeout (Timeout): try again later.
 const BUSY = /^SQLITE_(BUSY|LOCKED)/;
+const ERRORS: ErrorSigns = {
+  unavailableCodes: new Set(),
+  unavailableIf: (error) => BUSY.test(errorCode(error) ?? ''),
+  schemaMessage: /no such column|has no column/i,
+};
 
 interface Row {
   data: string | Buffer;
@@ -16,19 +23,9 @@ interface Row {
   atime?: number | bigint;
 }
 
-/** Carries an error the merge threw, so that it leaves the transaction unchanged. */
-class MergeThrew {
-  constructor(readonly error: unknown) {}
-}
-
 function isDatabase(value: unknown): value is Database {
   const candidate = value as Partial<Database> | null;
   return typeof candidate?.prepare === 'function' && typeof candidate.transaction === 'function' && typeof candidate.pragma === 'function';
-}
-
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : '';
 }
 
 /** `DataSource`: a file path, `:memory:`, or a DBI `dbi:SQLite:dbname=path` string. */
@@ -88,11 +85,10 @@ export async function createSqliteDriver(args: DsnArgs = {}): Promise<SqlDriver>
 
   function translate(what: string, error: unknown): unknown {
     if (error instanceof SessionError) return error;
-    if (BUSY.test(errorCode(error))) return unavailable(`${what} found the database locked`, error);
+    const kind = classifyError(ERRORS, error);
+    if (kind === 'unavailable') return unavailable(`${what} found the database locked`, error);
     if (!db.open) return new SessionError('STORE_UNAVAILABLE', `sqlite driver: ${what}: the database ${where} was closed (close(), Session.closeAll() or your Handle's close())`, { cause: error });
-    if (/no such column|has no column/i.test((error as Error)?.message ?? '')) {
-      return new SessionError('STORE_ERROR', `sqlite driver: ${what} failed: ${(error as Error).message}; table ${options.table} does not have the columns this driver needs (see "SQL schema" in docs/drivers.md, or use a new TableName)`, { cause: error });
-    }
+    if (kind === 'schema') return schemaMismatch(NAME, what, options.table, error);
     return error;
   }
 
@@ -124,7 +120,7 @@ CREATE INDEX IF NOT EXISTS "${options.indexName}" ON ${table} (expires_at)`;
       db.exec(CREATE);
       break;
     } catch (error) {
-      if (attempt < 5 && BUSY.test(errorCode(error))) continue;
+      if (attempt < 5 && BUSY.test(errorCode(error) ?? '')) continue;
       const translated = translate('creating the table', error);
       if (owned) db.close();
       // Session.new() reports a factory's error as it is: make it a SessionError here.

@@ -123,6 +123,25 @@ export function runPerlInterop(store: SharedStore): void {
       expect((await perl({ op: 'load', sid: s.id() as string })).is_empty).toBe(1);
     });
 
+    it("ip matching: Perl's -ip_match keeps what isosession made for the same address, and isosession's ipMatch keeps Perl's", async () => {
+      const s = await Session.new(nodeDsn, null, args.nodeArgs, { ...compat, remoteAddr: '10.0.0.7' });
+      s.param('a', 1);
+      await s.flush();
+      expect((await perl({ op: 'load', sid: s.id() as string, ip_match: true, remote_addr: '10.0.0.7' })).is_empty).toBe(0);
+      // ...and deletes it for another address, as it does its own.
+      expect((await perl({ op: 'load', sid: s.id() as string, ip_match: true, remote_addr: '10.9.9.9' })).is_empty).toBe(1);
+      expect((await Session.load(nodeDsn, s.id() as string, args.nodeArgs, compat)).isEmpty()).toBe(true);
+      // No address known on either side: Perl compares "" with "" (isosession stores "" in compat).
+      const unknown = await Session.new(nodeDsn, null, args.nodeArgs, compat);
+      unknown.param('a', 1);
+      await unknown.flush();
+      expect((await perl({ op: 'load', sid: unknown.id() as string, ip_match: true })).is_empty).toBe(0);
+      const made = await perl({ op: 'new', set: { a: 1 }, remote_addr: '10.0.0.8' });
+      const loaded = await Session.load(nodeDsn, made.id as string, args.nodeArgs, { ...compat, ipMatch: true, remoteAddr: '10.0.0.8' });
+      expect(loaded.isEmpty()).toBe(false);
+      expect(loaded.remoteAddr()).toBe('10.0.0.8');
+    });
+
     it("find: Perl's find() visits sessions written here, and find() here visits Perl's", async () => {
       const s = await Session.new(nodeDsn, null, args.nodeArgs, compat);
       await s.flush();
