@@ -14,6 +14,7 @@ import { createRecentCopies } from './recentCopies.js';
 import { openRedisClient } from './redisConnection.js';
 import { storeUnavailable } from './storeErrors.js';
 import type { RedisClient } from './redisConnection.js';
+import { VisitedIds } from './visitedIds.js';
 
 const DEFAULT_PREFIX = 'cgisess:';
 const DEFAULT_TIMEOUT_SECONDS = 5;
@@ -331,7 +332,7 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     }
   }
 
-  async function scanFrom(node: Redis, pattern: string, strip: number, seen: Set<string>, visit: (id: string) => Promise<void> | void): Promise<void> {
+  async function scanFrom(node: Redis, pattern: string, strip: number, seen: VisitedIds, visit: (id: string) => Promise<void> | void): Promise<void> {
     let cursor = '0';
     do {
       const [next, keys] = await withDeadline('traverse', () =>
@@ -339,11 +340,9 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
       cursor = next;
       for (const key of keys) {
         const id = key.slice(strip);
-        // SCAN may return a key more than once; each id is visited once. That takes one set of
-        // the ids visited so far (~70 bytes each: 70 MB for a million sessions), kept as copies
-        // of their own: a slice would keep the whole SCAN reply string alive with it.
-        if (seen.has(id)) continue;
-        seen.add(Buffer.from(id, 'utf8').toString('utf8'));
+        // SCAN may return a key more than once; each id is visited once. That takes a record
+        // of the ids visited so far: 128-bit fingerprints, ~32 MB for a million sessions.
+        if (!seen.add(id)) continue;
         await visit(id);
       }
     } while (cursor !== '0');
@@ -373,7 +372,7 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
       const clientPrefix = (client.options as { keyPrefix?: string } | undefined)?.keyPrefix ?? '';
       const pattern = `${escapeGlob(clientPrefix + prefix)}*`;
       const strip = clientPrefix.length + prefix.length;
-      const seen = new Set<string>();
+      const seen = new VisitedIds();
       // A Cluster spreads keys over its masters; SCAN walks one node at a time. Its list of
       // masters is only right once its slot map has loaded (ready): before that it holds the
       // seed nodes, which it drops (mid-SCAN: "Connection is closed") when the map arrives.
