@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Session, createMysqlDriver, createPostgresqlDriver } from './index.js';
 import { perlCgiSessionAvailable, runPerl } from './testing/perlCgiSession.js';
-import { runPerlInterop } from './testing/perlInteropSuite.js';
+import { runPerlAppendRace, runPerlInterop } from './testing/perlInteropSuite.js';
 import { SERVICE_URLS, serviceAvailable } from './testing/services.js';
 import { dropTables, randomTableName } from './testing/sqlTables.js';
 
@@ -45,6 +45,7 @@ for (const service of ['postgresql', 'mysql'] as const) {
 
   describe.runIf(perl && (await serviceAvailable(service)))(`Perl CGI::Session and isosession on one ${service} table`, () => {
     runPerlInterop({ label: service, perlDriver: `driver:${service}`, nodeDriver: `driver:${service}`, setup: perlTable });
+    runPerlAppendRace({ label: service, perlDriver: `driver:${service}`, nodeDriver: `driver:${service}`, setup: perlTable });
 
     it('purgeExpired() reads expiry from the data and keeps live sessions', async () => {
       const { perlArgs, nodeArgs } = await perlTable();
