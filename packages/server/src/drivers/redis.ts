@@ -37,6 +37,10 @@ const FIELDS = ['data', 'enc', 'atime', 'ver'] as const;
 // Every change goes through one of the three scripts below. Cross-process change notices (a
 // later issue) belong there too: a PUBLISH inside the script is atomic with the write, so a
 // subscriber can neither miss a change nor hear of it before it is readable.
+// Each script names exactly one key, the session's: on a Redis Cluster every key of a script
+// must hash to one slot, which one key does by construction (and on a cluster a PUBLISH
+// inside a script would be broadcast to every node). A script that ever needs a second key
+// per session must put the id in a hash tag in both ("prefix{id}"), a change of key format.
 
 // KEYS[1] the session key; ARGV: expected ver ("*": any, "": must not exist), new ver, data,
 // enc, atime, TTL in ms ("" for none). A rewrite of a key keeps its old TTL in Redis, so a
@@ -335,9 +339,11 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
       cursor = next;
       for (const key of keys) {
         const id = key.slice(strip);
-        // SCAN may return a key more than once; each id is visited once.
+        // SCAN may return a key more than once; each id is visited once. That takes one set of
+        // the ids visited so far (~70 bytes each: 70 MB for a million sessions), kept as copies
+        // of their own: a slice would keep the whole SCAN reply string alive with it.
         if (seen.has(id)) continue;
-        seen.add(id);
+        seen.add(Buffer.from(id, 'utf8').toString('utf8'));
         await visit(id);
       }
     } while (cursor !== '0');
