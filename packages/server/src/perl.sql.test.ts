@@ -62,3 +62,23 @@ for (const service of ['postgresql', 'mysql'] as const) {
     });
   });
 }
+
+describe.runIf(perl && (await serviceAvailable('postgresql')))("PostgreSQL with Perl's default TEXT data column", () => {
+  it('ASCII text round-trips both ways; non-ASCII text Perl stores arrives double-encoded by DBD::Pg (why the docs say BYTEA)', async () => {
+    const table = randomTableName('perltext');
+    tables.postgresql.push(table);
+    const nodeArgs = { DataSource: SERVICE_URLS.postgresql, TableName: table, Schema: 'cgi-session' };
+    const perlArgs = { ...dbi('postgresql'), TableName: table };
+    const driver = await createPostgresqlDriver(nodeArgs);
+    await driver.traverse(() => undefined); // creates Perl's table, with a TEXT data column
+    await driver.close();
+    const made = await runPerl({ op: 'new', dsn: 'driver:postgresql;serializer:default', args: perlArgs, bytes: true, set: { plain: 'hello', accented: 'café' } });
+    const s = await Session.load('driver:postgresql;serializer:dumper', made.id as string, nodeArgs, { compat: 'cgi-session' });
+    expect(s.param('plain')).toBe('hello');
+    expect(s.param('accented')).toBe('cafÃ©');
+    s.param('node', 'ascii only');
+    await s.flush();
+    const read = await runPerl({ op: 'load', dsn: 'driver:postgresql;serializer:default', args: perlArgs, sid: made.id as string });
+    expect(read.params).toMatchObject({ plain: 'hello', node: 'ascii only' });
+  });
+});
