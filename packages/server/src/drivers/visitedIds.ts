@@ -25,6 +25,11 @@ export class VisitedIds {
     return this.#size;
   }
 
+  /** Bytes held for the fingerprints. */
+  get bytes(): number {
+    return this.#slots.byteLength;
+  }
+
   /** Records `id`; false when it was recorded already. */
   add(id: string): boolean {
     const digest = createHash('md5').update(id).digest();
