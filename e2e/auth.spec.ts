@@ -3,7 +3,7 @@ import type { Page } from '@playwright/test';
 import { startDemoServer } from './support/demoServer.js';
 import { nonce } from './support/nonce.js';
 import { cartSaved, hydrated } from './support/page.js';
-import { isStored, sessionId, storedParams } from './support/store.js';
+import { isStored, sessionId, storedParams, tagOf } from './support/store.js';
 
 // Login and logout are server actions: regenerate() gives the session a new id (the cookie
 // changes), and the header, fed by the hooks, shows the change without a reload.
@@ -38,7 +38,7 @@ test('login changes the session id and shows the user without a reload; logout c
   const after = await sessionId(context);
   expect(after).not.toBe(before);
   expect(await sameDocument(page)).toBe(true);
-  await expect(page.getByTestId('session-id')).toHaveText(`${after.slice(0, 8)}…`);
+  await expect(page.getByTestId('session-tag')).toHaveText(`${(await tagOf(after)).slice(0, 8)}…`);
   await expect(page.getByTestId('param-expires-loggedIn')).toHaveText(/^\d+:\d\d$/);
 
   // The old id is gone from the store; the new one has the user, the login, the cart, and
@@ -63,6 +63,8 @@ test('login changes the session id and shows the user without a reload; logout c
 test('an invalid name is refused by the server action, with a message', async ({ page, context }) => {
   await page.goto('/');
   await hydrated(page);
+  await page.getByTestId('add-mug').click();
+  await cartSaved(page);
   const before = await sessionId(context);
   await page.getByTestId('login-name').fill('no spaces allowed');
   await page.getByTestId('login').click();

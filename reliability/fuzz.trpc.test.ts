@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import superjson from 'superjson';
+import { Session } from '@isosession/server';
 import { createSessionContext } from '@isosession/trpc';
 import { createTestRouter, tempStore } from '../packages/trpc/src/testing/testRouter.js';
 import { recordFigures } from './support/figures.js';
@@ -32,10 +33,12 @@ const anyValue = fc.oneof(
 );
 const anyName = fc.oneof(fc.constantFrom(...NAMES), fc.string({ maxLength: 12 }));
 
+/** A visitor whose session server code has written (a cookie-less `get` stores nothing). */
 async function newCookie(): Promise<string> {
-  const headers = new Headers();
-  await router.createCaller(createSessionContext({ req: new Request('http://app.test/trpc'), resHeaders: headers })).get();
-  return headers.getSetCookie()[0]!.split(';')[0]!;
+  const session = await Session.new('driver:file;serializer:superjson', null, store.dsnArgs);
+  session.param('visited', true);
+  await session.flush();
+  return `CGISESSID=${session.id()}`;
 }
 
 function callerFor(cookie: string) {

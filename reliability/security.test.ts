@@ -99,15 +99,18 @@ describe('over HTTP', () => {
   let signed: RunningServer;
   let plain: RunningServer;
   let matched: RunningServer;
+  /** The plain app's store seen a minute and more later: past the stale grace period (60 s). */
+  let afterGrace: RunningServer;
 
   beforeAll(async () => {
     signed = await serveNode(app({ secret: SECRET }, 'signed'));
     plain = await serveNode(app({}, 'plain'));
     matched = await serveNode(app({ ipMatch: true }, 'matched'));
+    afterGrace = await serveNode(app({ now: () => Date.now() + 61_000 }, 'plain'));
   });
 
   afterAll(async () => {
-    await Promise.all([signed.close(), plain.close(), matched.close()]);
+    await Promise.all([signed.close(), plain.close(), matched.close(), afterGrace.close()]);
   });
 
   async function count(server: RunningServer, cookie?: string, localAddress?: string) {
@@ -162,12 +165,20 @@ describe('over HTTP', () => {
     expect(loggedIn.user).toBe('victim');
     expect(loggedIn.id).not.toBe(attacker.id);
     expect(login.cookie('CGISESSID')).toBe(`CGISESSID=${loggedIn.id}`);
-    // The attacker's cookie now opens nothing: the old id is gone from the store.
-    const attackerAfter = await count(plain, attacker.cookie);
+    // The attacker's cookie now opens nothing. Within the stale grace period the old id answers
+    // 409 STALE with no Set-Cookie (it is never followed to the new session); the old id's
+    // session is gone from the store either way.
+    const attackerStale = await rawRequest(`${plain.url}/count`, { headers: { cookie: attacker.cookie! } });
+    expect(attackerStale.status).toBe(409);
+    expect(attackerStale.body).not.toContain(loggedIn.id);
+    expect(attackerStale.cookie('CGISESSID')).toBeUndefined();
+    expect((await Session.load('driver:file', attacker.id, { Directory: join(directory, 'plain') })).isEmpty()).toBe(true);
+    // After the grace period it is an unknown id like any other: a fresh session.
+    const attackerAfter = await count(afterGrace, attacker.cookie);
     expect(attackerAfter.id).not.toBe(attacker.id);
     expect(attackerAfter.id).not.toBe(loggedIn.id);
     expect(attackerAfter.user).toBeNull();
-    recordFigures('security: fixation', { plantedUnknownAdopted: visit.id === planted, idChangedAtLogin: loggedIn.id !== attacker.id, oldIdStillLoads: attackerAfter.id === attacker.id });
+    recordFigures('security: fixation', { plantedUnknownAdopted: visit.id === planted, idChangedAtLogin: loggedIn.id !== attacker.id, oldIdStatusInGrace: attackerStale.status, oldIdStillLoads: attackerAfter.id === attacker.id });
   });
 
   it('S73 ipMatch: the cookie from another address gets a fresh session, and the stolen one is deleted', async () => {
@@ -204,9 +215,13 @@ describe('tRPC router over HTTP', () => {
     return { answer, snapshot: superjson.deserialize<{ params: Record<string, unknown> }>((JSON.parse(answer.body) as { result: { data: never } }).result.data) };
   };
 
+  // A cookie-less `get` stores nothing (a session is stored once something is written), so a
+  // visitor with a session is one whose session server code has already written.
   async function browserSession(): Promise<string> {
-    const answer = await rawRequest(`${server.origin}/trpc/get`);
-    return answer.cookie('CGISESSID')!;
+    const session = await Session.new('driver:file;serializer:superjson', null, store());
+    session.param('visited', true);
+    await session.flush();
+    return `CGISESSID=${session.id()}`;
   }
 
   it('private params never reach the browser: not in get, watch, set answers, errors or cookies', async () => {

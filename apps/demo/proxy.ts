@@ -1,16 +1,10 @@
 import { createSessionProxy } from '@isosession/next';
 import { SESSION_TTL, dsn, dsnArgs, sessionParams } from './lib/session';
 
-// Every page request has a session before it renders (created on a first visit, touched on
-// the next ones), so server components can read it and hand the browser its snapshot.
-export const proxy = createSessionProxy({
-  dsn,
-  dsnArgs,
-  sessionParams,
-  prepare(session) {
-    if (session.expire() === undefined) session.expire(SESSION_TTL);
-  },
-});
+// A returning visitor's session is touched before the page renders (its idle expiry
+// restarts), so server components read it fresh. A first visit stores nothing: the page
+// renders with the defaults and the first write (add to cart, theme, login) creates it.
+export const proxy = createSessionProxy({ dsn, dsnArgs, sessionParams, idleExpiry: SESSION_TTL });
 
 export const config = {
   matcher: [

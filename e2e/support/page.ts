@@ -14,8 +14,3 @@ export async function cartSaved(page: Page): Promise<void> {
   await expect(page.getByTestId('cart-state')).toHaveText(/saved/);
 }
 
-/** The short id the inspector shows (8 hex digits). */
-export async function shownId(page: Page): Promise<string> {
-  const text = (await page.getByTestId('session-id').textContent()) ?? '';
-  return text.replace('…', '');
-}

@@ -42,3 +42,10 @@ export async function sessionId(context: BrowserContext): Promise<string> {
   if (!cookie) throw new Error(`the browser has no ${COOKIE_NAME} cookie`);
   return cookie.value;
 }
+
+/** The opaque tag the demo's pages show for stored session `id` (they never show the id). */
+export async function tagOf(id: string): Promise<string> {
+  const tag = (await Session.load(DEMO_DSN, id, { Directory: dataDir() })).tag();
+  if (tag === undefined) throw new Error(`session ${id} is not stored`);
+  return tag;
+}

@@ -2,8 +2,10 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Session } from '@isosession/server';
-import type { DsnArgs } from '@isosession/server';
+import type { DsnArgs, SessionParams } from '@isosession/server';
 import { withNodeSession } from '@isosession/server/node';
+import { sessionRouterRoute } from './sessionRouterRoute.js';
+import type { BusConfig } from './sessionRouterRoute.js';
 
 // The server under test in the load and fault scenarios, in its own process (so it can be
 // measured, paused and SIGKILLed). argv[2] is an AppConfig as JSON. Routes:
@@ -12,10 +14,11 @@ import { withNodeSession } from '@isosession/server/node';
 //   /op?kind=expire&name=p&value=s expire(p, s)
 //   /dump                          { params, expires } of the cookie's session
 //   /stats?gc=1                    { rss, heapUsed } of this process (after a full GC)
+//   /trpc/…                        with `bus`: the session router (get, set, watch over SSE)
 // It prints "ready <port>" when listening, and exits when its stdin closes.
 
 export type AppConfig =
-  | { kind: 'isosession'; dsn: string; dsnArgs: DsnArgs; port?: number }
+  | { kind: 'isosession'; dsn: string; dsnArgs: DsnArgs; sessionParams?: SessionParams; port?: number; bus?: BusConfig }
   | { kind: 'express-redis'; url: string; prefix: string; port?: number }
   | { kind: 'express-file'; directory: string; port?: number };
 
@@ -53,7 +56,7 @@ function isosessionListener(config: Extract<AppConfig, { kind: 'isosession' }>):
       default:
         return send(res, 404, { error: 'no such route' });
     }
-  }, { dsn: config.dsn, dsnArgs: config.dsnArgs });
+  }, { dsn: config.dsn, dsnArgs: config.dsnArgs, sessionParams: config.sessionParams });
 }
 
 async function expressStore(config: Extract<AppConfig, { kind: 'express-redis' | 'express-file' }>, session: typeof import('express-session')) {
@@ -101,7 +104,9 @@ async function expressListener(config: Extract<AppConfig, { kind: 'express-redis
 
 const config = JSON.parse(process.argv[2] ?? '{}') as AppConfig;
 const app = config.kind === 'isosession' ? isosessionListener(config) : await expressListener(config);
+const router = config.kind === 'isosession' && config.bus ? sessionRouterRoute(config.dsn, config.dsnArgs, config.bus) : undefined;
 const server = createServer((req, res) => {
+  if (router && req.url?.startsWith('/trpc/')) return router.handle(req, res);
   if (req.url?.startsWith('/stats')) {
     if (req.url.includes('gc=1')) (globalThis as { gc?: () => void }).gc?.();
     const { rss, heapUsed } = process.memoryUsage();
@@ -116,6 +121,6 @@ server.listen(config.port ?? 0, '127.0.0.1', () => {
 process.stdin.on('end', () => {
   server.closeAllConnections();
   server.close();
-  void Session.closeAll().finally(() => process.exit(0));
+  void Promise.all([router?.close(), Session.closeAll()]).finally(() => process.exit(0));
 });
 process.stdin.resume();

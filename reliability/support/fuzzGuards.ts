@@ -79,5 +79,5 @@ export async function strayFiles(root: string, store: string): Promise<string[]>
   return entries
     .map((entry) => relative(root, join(entry.parentPath, entry.name)))
     .filter((path) => !['a', join('a', 'b'), join('a', 'b', 'store')].includes(path))
-    .filter((path) => !(path.startsWith(`${relative(root, store)}/`) && /^cgisess_[A-Za-z0-9_-]+(\.lock|\.[0-9a-f]+\.tmp|\.lock\.break\.lock)?$/.test(path.split('/').pop()!)));
+    .filter((path) => !(path.startsWith(`${relative(root, store)}/`) && /^(?:cgisess_[A-Za-z0-9_-]+|isosession-lock_[A-Za-z0-9_-]+\.lock(?:\.break\.lock)?|isosession-tmp_[A-Za-z0-9_-]+\.[0-9a-f]+\.tmp)$/.test(path.split('/').pop()!)));
 }

@@ -32,6 +32,14 @@ export interface LoadOptions {
   phase?: () => string;
   /** Prefix of the param names, so that two loads on one session never share a param. @default 'p' */
   label?: string;
+  /**
+   * Keep-alive connections (default). Off: a new connection per request, so a round-robin
+   * TCP proxy in front of several app servers spreads every request, not every client.
+   * @default true
+   */
+  keepAlive?: boolean;
+  /** Ends the load early (checked before each request): for scenarios whose length is an event's. */
+  stopped?: () => boolean;
   /** Kept up to date: how many requests are waiting for an answer right now. */
   live?: { inFlight: number };
 }
@@ -96,7 +104,7 @@ function pick(mix: Partial<Record<OpKind, number>>): OpKind {
  * shared session, until `durationMs` has passed. Every op's outcome is kept for `verify`.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
-  const agent = new Agent({ keepAlive: true, maxSockets: options.clients });
+  const agent = new Agent({ keepAlive: options.keepAlive ?? true, maxSockets: options.clients });
   const mix = options.mix ?? { set: 1 };
   const perClient = options.paramsPerClient ?? 2;
   const params: ParamHistory[] = [];
@@ -119,7 +127,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       params.push(history);
       return history;
     });
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !options.stopped?.()) {
       const history = mine[Math.floor(Math.random() * mine.length)]!;
       const kind = pick(mix);
       const value = kind === 'expire' ? 3600 + ++sequence : ++sequence;

@@ -38,9 +38,10 @@ export function Inspector() {
     <section className="card inspector">
       <h2>Session inspector</h2>
       <dl>
-        <dt>id</dt>
+        {/* Not the session id: that stays in the HttpOnly cookie, out of any script's reach. */}
+        <dt>tag</dt>
         <dd>
-          <code data-testid="session-id">{session.id ? `${session.id.slice(0, 8)}…` : '—'}</code>
+          <code data-testid="session-tag" title="an opaque tag of this session, not its id">{session.tag ? `${session.tag.slice(0, 8)}…` : '—'}</code>
         </dd>
         <dt>created</dt>
         <dd data-testid="session-ctime">{clock(session.ctime ?? undefined)}</dd>

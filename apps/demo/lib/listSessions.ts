@@ -5,6 +5,8 @@ import { dsn, dsnArgs, sessionParams } from './session';
 /** One stored session as the admin page shows it (no param values: only who and how big). */
 export interface SessionRow {
   id: string;
+  /** What the page shows: the session's opaque tag (as its inspector does), never the id. */
+  tag: string;
   user: string | null;
   ctime: number;
   atime: number;
@@ -36,6 +38,7 @@ export async function listSessions(now = Date.now() / 1000): Promise<SessionRow[
       const user = session.param('user');
       rows.push({
         id,
+        tag: session.tag() ?? '',
         user: typeof user === 'string' ? user : null,
         ctime: session.ctime() ?? 0,
         atime: session.atime() ?? 0,

@@ -17,7 +17,7 @@ export const dsnArgs: DsnArgs = {
 
 export const sessionParams: SessionParams = {};
 
-/** Idle expiry of every session (the proxy gives it to sessions that have none). */
+/** Idle expiry of every session (the router, the proxy and the actions give it to new ones). */
 export const SESSION_TTL = process.env.DEMO_SESSION_TTL ?? '2h';
 
 /** Idle expiry of the `loggedIn` param (per-param expiry); tests shorten it. */
@@ -40,11 +40,16 @@ export const sessionRouter = createSessionRouter({
   params: sessionParamDefinitions,
   privateParams: [...PRIVATE_PARAMS],
   bus,
+  idleExpiry: SESSION_TTL,
 });
 
 export type DemoRouter = typeof sessionRouter;
 
 /** The request's session: read-only in server components, read-write in server actions. */
-export function demoSession(mode?: GetSessionMode): Promise<Session> {
-  return getSession({ dsn, dsnArgs, sessionParams, bus, mode });
+export async function demoSession(mode?: GetSessionMode): Promise<Session> {
+  const session = await getSession({ dsn, dsnArgs, sessionParams, bus, mode });
+  // A session a server action creates (stored only once it sets a param) lasts as long as one
+  // the router creates.
+  if (session.isNew() && !session.isEmpty()) session.expire(SESSION_TTL);
+  return session;
 }

@@ -4,7 +4,7 @@ import type { SessionErrorCode } from './index.js';
 
 const CODES: SessionErrorCode[] = [
   'INVALID_DSN', 'INVALID_DURATION', 'INVALID_ARGUMENT', 'INVALID_ID', 'STORE_UNAVAILABLE',
-  'STORE_ERROR', 'CORRUPT', 'GONE', 'CONFLICT', 'ID_GENERATION',
+  'STORE_ERROR', 'CORRUPT', 'GONE', 'CONFLICT', 'ID_GENERATION', 'TOO_LARGE', 'STALE',
 ];
 
 describe('SessionError', () => {

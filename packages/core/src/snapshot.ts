@@ -3,8 +3,12 @@
  * Times are seconds since the epoch. Produced on the server, consumed by tRPC and React.
  */
 export interface SessionSnapshot<P extends Record<string, unknown> = Record<string, unknown>> {
-  /** The effective session id (what the cookie carries). */
-  id: string;
+  /**
+   * Tells this session from another (it changes on login's regenerate and on logout). An
+   * opaque HMAC of the id: never the id or the cookie value, which stay in the HttpOnly
+   * cookie where page scripts cannot read them, and never accepted as a cookie.
+   */
+  tag: string;
   /** The declared public params, each with its value or default. */
   params: P;
   /** Increases on every stored change; lets clients discard stale snapshots. */

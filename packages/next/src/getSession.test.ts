@@ -89,6 +89,30 @@ describe('getSession in a server component (read-only)', () => {
     expect(current.jar.written).toEqual([]);
   });
 
+  it('a server action that writes nothing to a new session stores nothing and sets no cookie', async () => {
+    current = fakeRequest({ writable: true });
+    const session = await getSession({ dsn, dsnArgs });
+    session.expire('1h');
+    await session.flush();
+    expect(current.jar.written).toEqual([]);
+    const ids: string[] = [];
+    await Session.find(dsn, (s) => void ids.push(s.id() as string), dsnArgs);
+    expect(ids).toEqual([]);
+  });
+
+  it('ipMatch: a server action without a client address is refused; the remoteAddr option binds the session to one', async () => {
+    current = fakeRequest({ writable: true });
+    const error = await getSession({ dsn, dsnArgs, sessionParams: { ipMatch: true } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'SessionError', code: 'INVALID_ARGUMENT', message: expect.stringMatching(/ipMatch is on/) });
+    current = fakeRequest({ writable: true, headers: { 'x-real-ip': '10.0.0.1' } });
+    const bound = await getSession({ dsn, dsnArgs, sessionParams: { ipMatch: true }, remoteAddr: (h) => h.get('x-real-ip') ?? undefined });
+    bound.param('theme', 'dark');
+    await bound.flush();
+    expect(bound.remoteAddr()).toBe('10.0.0.1');
+    current = fakeRequest({ writable: false, cookies: { CGISESSID: bound.id() as string }, headers: { 'x-real-ip': '10.6.6.6' } });
+    expect((await getSession({ dsn, dsnArgs, sessionParams: { ipMatch: true }, remoteAddr: (h) => h.get('x-real-ip') ?? undefined })).isEmpty()).toBe(true);
+  });
+
   it('mode "read" keeps a writable request read-only', async () => {
     current = fakeRequest({ writable: true });
     const session = await getSession({ dsn, dsnArgs, mode: 'read' });
@@ -115,6 +139,7 @@ describe('getSession in a server action or route handler (read-write)', () => {
   it('marks the cookie Secure when Next.js recorded https', async () => {
     current = fakeRequest({ writable: true, headers: { 'x-forwarded-proto': 'https' } });
     const session = await getSession({ dsn, dsnArgs });
+    session.param('theme', 'dark');
     await session.flush();
     expect(current.jar.written[0]?.secure).toBe(true);
   });
@@ -173,6 +198,7 @@ describe('getSession in a server action or route handler (read-write)', () => {
   it('mode "write" where cookies cannot be set stores the session but says why the cookie was not sent', async () => {
     current = fakeRequest({ writable: false });
     const session = await getSession({ dsn, dsnArgs, mode: 'write' });
+    session.param('theme', 'dark');
     const error = await session.flush().catch((e: unknown) => e);
     expect(isSessionError(error) && error.code).toBe('INVALID_ARGUMENT');
     expect((error as Error).message).toMatch(/cannot set its cookie/);
@@ -185,13 +211,77 @@ describe('snapshot', () => {
     current = fakeRequest({ cookies: { CGISESSID: id }, writable: false });
     const session = await getSession({ dsn, dsnArgs });
     const shot = snapshot(session, params);
-    expect(shot).toMatchObject({ id, params: { theme: 'dark', user: null }, isNew: false });
+    expect(shot).toMatchObject({ tag: session.tag(), params: { theme: 'dark', user: null }, isNew: false });
     expect(JSON.stringify(shot)).not.toContain('secret-token');
+  });
+
+  it('the server-rendered snapshot carries neither the id nor the cookie: a script reading the HTML has nothing to replay', async () => {
+    const sessionParams = { secret: 'a-signing-secret-of-32-characters-or-more-7f3c1e' };
+    const stored = await Session.new(dsn, null, dsnArgs, sessionParams);
+    stored.param({ user: 'alice', theme: 'dark' });
+    await stored.flush();
+    const id = stored.id() as string;
+    const cookie = stored.cookieValue() as string;
+    current = fakeRequest({ cookies: { CGISESSID: cookie }, writable: false });
+    const session = await getSession({ dsn, dsnArgs, sessionParams });
+    expect(session.param('user')).toBe('alice');
+    // What a page embeds for <SessionProvider initial>, as the RSC payload carries it.
+    const html = `<script>self.__next_f.push(${JSON.stringify(JSON.stringify(snapshot(session, params)))})</script>`;
+    expect(html).not.toContain(id);
+    expect(html).not.toContain(cookie);
+    for (const token of html.match(/[A-Za-z0-9_.-]{16,}/g) ?? []) {
+      current = fakeRequest({ cookies: { CGISESSID: token }, writable: false });
+      expect((await getSession({ dsn, dsnArgs, sessionParams })).isEmpty()).toBe(true);
+    }
   });
 
   it('of a request without a session: INVALID_ARGUMENT pointing at the proxy', async () => {
     current = fakeRequest({ writable: false });
     const session = await getSession({ dsn, dsnArgs });
     expect(() => snapshot(session, params)).toThrow(/createSessionProxy/);
+  });
+});
+
+describe('getSession with a cookie a login or logout replaced moments ago (stale)', () => {
+  /** A login in another request of this browser, whose response has not arrived yet. */
+  async function loggedInElsewhere(): Promise<{ oldId: string; newId: string }> {
+    const oldId = await storedSession({ theme: 'dark' });
+    const login = await Session.new(dsn, new Request('http://shop.test/', { headers: { cookie: `CGISESSID=${oldId}` } }), dsnArgs);
+    login.regenerate();
+    login.param('user', 'erin');
+    await login.flush();
+    return { oldId, newId: login.id() as string };
+  }
+
+  async function storedCount(): Promise<number> {
+    let count = 0;
+    await Session.find(dsn, () => void (count += 1), dsnArgs);
+    return count;
+  }
+
+  it('a server action gets SessionError STALE: no session created, no cookie set', async () => {
+    const { oldId } = await loggedInElsewhere();
+    current = fakeRequest({ cookies: { CGISESSID: oldId }, writable: true });
+    const error = await getSession({ dsn, dsnArgs }).catch((e: unknown) => e);
+    expect(isSessionError(error) && error.code).toBe('STALE');
+    expect(current.jar.written).toEqual([]);
+    expect(await storedCount()).toBe(1);
+  });
+
+  it('a server component gets an empty read-only session, never the new one, and no error', async () => {
+    const { oldId } = await loggedInElsewhere();
+    current = fakeRequest({ cookies: { CGISESSID: oldId }, writable: false });
+    const session = await getSession({ dsn, dsnArgs });
+    expect(session.isEmpty()).toBe(true);
+    expect(session.param('user')).toBeUndefined();
+    await session.flush();
+    expect(() => session.delete()).toThrow(/read-only/);
+    expect(await storedCount()).toBe(1);
+  });
+
+  it('the new cookie, once the browser has it, finds the logged-in session', async () => {
+    const { newId } = await loggedInElsewhere();
+    current = fakeRequest({ cookies: { CGISESSID: newId }, writable: true });
+    expect((await getSession({ dsn, dsnArgs })).param('user')).toBe('erin');
   });
 });

@@ -27,6 +27,13 @@ export interface GetSessionOptions {
    * after delete() their streams end and they move to a fresh session.
    */
   bus?: SessionBus;
+  /**
+   * The client's address from the request headers, for `sessionParams.ipMatch` (a server
+   * component sees no socket): e.g. `(h) => h.get('x-real-ip') ?? undefined` behind your own
+   * proxy. With `sessionParams.trustProxy` the first X-Forwarded-For hop is used without it.
+   * With ipMatch on and no address, getSession refuses (`INVALID_ARGUMENT`).
+   */
+  remoteAddr?: (headers: Headers) => string | undefined;
 }
 
 /**
@@ -86,13 +93,19 @@ function publish(bus: SessionBus | undefined, change: Parameters<SessionBus['pub
  * announces the change on `bus`. Setting a cookie in a server action makes Next.js render the
  * page again in the same response, so server components and `<SessionProvider initial>` get
  * the new values without another request.
+ *
+ * A cookie that a login (`regenerate()`) or logout (`delete()`) in another request replaced
+ * moments ago (docs/http.md, "Stale cookies"): a server component gets an empty read-only
+ * session (the browser already holds the newer cookie, so its next request renders right); a
+ * server action or route handler gets a `SessionError` with code `STALE` — no session is
+ * created and no cookie set. Catch it to answer "try again", or let it fail the action.
  */
 export async function getSession(options: GetSessionOptions = {}): Promise<Session> {
   const { dsn = null, dsnArgs = null, mode = 'auto', bus } = options;
-  const request = await requestQuery(options.sessionParams ?? {});
+  const request = await requestQuery(options.sessionParams ?? {}, options.remoteAddr);
   const writable = mode === 'write' || (mode === 'auto' && cookiesAreWritable(request.jar));
   if (!writable) {
-    const session = await Session.load(dsn, request.query, dsnArgs, request.sessionParams);
+    const session = await loadForReading(dsn, request.query, dsnArgs, request.sessionParams);
     const loaded = contentOf(session);
     // Instance properties shadow the class's methods; close() and asyncDispose call flush().
     Object.defineProperties(session, {
@@ -116,6 +129,9 @@ export async function getSession(options: GetSessionOptions = {}): Promise<Sessi
   let storedId = session.isNew() ? undefined : session.id();
   Object.defineProperty(session, 'flush', {
     value: async () => {
+      // A new session nothing was written to is not stored, nor its cookie set: a server
+      // action that only reads must not leave a session behind for every visitor.
+      if (session.isNew() && !session.isEmpty() && session.param().length === 0) return;
       await flush();
       try {
         request.jar.set(toCookie(session.cookie()));
@@ -141,6 +157,16 @@ export async function getSession(options: GetSessionOptions = {}): Promise<Sessi
     },
   });
   return session;
+}
+
+/** A stale cookie reads as no session at all: nothing to show, nothing created, no cookie. */
+async function loadForReading(dsn: string | null, query: Request, dsnArgs: DsnArgs | null, sessionParams: SessionParams): Promise<Session> {
+  try {
+    return await Session.load(dsn, query, dsnArgs, sessionParams);
+  } catch (error) {
+    if (error instanceof SessionError && error.code === 'STALE') return Session.load(dsn, null, dsnArgs, sessionParams);
+    throw error;
+  }
 }
 
 function readOnlyMessage(method: string): string {

@@ -42,7 +42,7 @@ function firstHop(value: string | null): string | undefined {
  * cookie jar as it is now (so a cookie set earlier in the same server action is seen), and
  * whose URL carries the scheme Next.js recorded in X-Forwarded-Proto.
  */
-export async function requestQuery(sessionParams: SessionParams): Promise<RequestQuery> {
+export async function requestQuery(sessionParams: SessionParams, addressOf?: (headers: Headers) => string | undefined): Promise<RequestQuery> {
   const [jar, incoming] = await Promise.all([cookies(), headers()]);
   const forwarded = new Headers(incoming);
   const cookieHeader = (jar as unknown as CookieJar)
@@ -61,7 +61,7 @@ export async function requestQuery(sessionParams: SessionParams): Promise<Reques
     url = `${scheme}://localhost/`;
   }
   // A server component sees no socket: the address is known only from a trusted proxy's header.
-  const remoteAddr = sessionParams.trustProxy ? firstHop(incoming.get('x-forwarded-for')) : undefined;
+  const remoteAddr = (sessionParams.trustProxy ? firstHop(incoming.get('x-forwarded-for')) : undefined) ?? addressOf?.(new Headers(incoming)) ?? sessionParams.remoteAddr;
   return {
     query: new Request(url, { headers: forwarded }),
     jar: jar as unknown as CookieJar,

@@ -11,8 +11,8 @@ import type { SessionTrpcClient } from './createTrpcTransport.js';
 
 type Params = { theme: string };
 
-function snap(id: string, version: number, theme: string): SessionSnapshot<Params> {
-  return { id, params: { theme }, version, ctime: 100, atime: 100 + version, expiresAt: null, paramExpiresAt: {}, isNew: false };
+function snap(tag: string, version: number, theme: string): SessionSnapshot<Params> {
+  return { tag, params: { theme }, version, ctime: 100, atime: 100 + version, expiresAt: null, paramExpiresAt: {}, isNew: false };
 }
 
 /** A client that must not be asked for anything: the snapshots come from the server render. */
@@ -34,7 +34,7 @@ function Shown() {
   const session = useSession();
   return (
     <span data-testid="shown">
-      {session.id}:{session.version}:{String(session.params.theme)}:{session.atime}
+      {session.tag}:{session.version}:{String(session.params.theme)}:{session.atime}
     </span>
   );
 }

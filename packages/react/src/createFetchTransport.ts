@@ -21,7 +21,7 @@ export interface EventSourceLike {
 
 interface ErrorShape {
   message?: string;
-  data?: { code?: string; param?: string | null; issues?: SessionIssue[] | null };
+  data?: { code?: string; param?: string | null; issues?: SessionIssue[] | null; sessionCode?: string | null };
 }
 
 const CLOSED = 2;
@@ -41,6 +41,7 @@ function errorFromShape(shape: ErrorShape, status: number): SessionRequestError 
     code: shape.data?.code ?? codeOfStatus(status),
     param: shape.data?.param,
     issues: shape.data?.issues,
+    sessionCode: shape.data?.sessionCode,
   });
 }
 

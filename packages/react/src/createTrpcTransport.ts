@@ -27,6 +27,7 @@ interface ErrorData {
   code?: string;
   param?: string | null;
   issues?: SessionIssue[] | null;
+  sessionCode?: string | null;
 }
 
 /** A TRPCClientError (or anything thrown) as the store's SessionRequestError. */
@@ -34,7 +35,7 @@ export function fromTrpcError(error: unknown): SessionRequestError {
   if (error instanceof SessionRequestError) return error;
   const data = (error as { data?: ErrorData | null } | null)?.data ?? undefined;
   const message = error instanceof Error ? error.message : String(error);
-  return new SessionRequestError(message, { code: data?.code, param: data?.param, issues: data?.issues, cause: error });
+  return new SessionRequestError(message, { code: data?.code, param: data?.param, issues: data?.issues, sessionCode: data?.sessionCode, cause: error });
 }
 
 async function call<T>(pending: () => Promise<T>): Promise<T> {

@@ -47,24 +47,24 @@ export function connectBroadcast(store: AnyStore, channel: BroadcastChannelLike)
 }
 
 /**
- * Follows the server's `watch` stream for the current session id; re-subscribes when the id
+ * Follows the server's `watch` stream for the current session; re-subscribes when its tag
  * changes (logout, expiry). A stream that ends after it was live (session deleted, server
  * time limit) triggers one refresh, at most once a second.
  */
 export function connectWatch(store: AnyStore, transport: SessionTransport<Record<string, unknown>>): () => void {
   if (!transport.watch) return () => undefined;
   const watch = transport.watch.bind(transport);
-  let watchedId: string | undefined;
+  let watchedTag: string | undefined;
   let stop: (() => void) | undefined;
   let lastStart = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
 
   const start = () => {
-    const id = store.getState().server?.id;
-    if (closed || id === undefined || id === watchedId) return;
+    const tag = store.getState().server?.tag;
+    if (closed || tag === undefined || tag === watchedTag) return;
     stop?.();
-    watchedId = id;
+    watchedTag = tag;
     lastStart = Date.now();
     let live = false;
     stop = watch({
@@ -73,7 +73,7 @@ export function connectWatch(store: AnyStore, transport: SessionTransport<Record
         store.receive(snapshot, 'server');
       },
       onEnd() {
-        watchedId = undefined;
+        watchedTag = undefined;
         if (!live || closed) return;
         const wait = Math.max(0, 1000 - (Date.now() - lastStart));
         retryTimer = setTimeout(() => void store.refresh().then(start), wait);
@@ -86,7 +86,7 @@ export function connectWatch(store: AnyStore, transport: SessionTransport<Record
 
   start();
   const unsubscribe = store.subscribe((state, previous) => {
-    if (state.server?.id !== previous.server?.id) start();
+    if (state.server?.tag !== previous.server?.tag) start();
   });
   return () => {
     closed = true;

@@ -7,9 +7,9 @@ import type { SessionTransport } from './store.js';
 type Params = { theme: 'light' | 'dark'; cart: { sku: string }[]; counter: number };
 type Snapshot = SessionSnapshot<Params>;
 
-function snapshot(version: number, params: Partial<Params> = {}, id = 'a'.repeat(32)): Snapshot {
+function snapshot(version: number, params: Partial<Params> = {}, tag = 'a'.repeat(22)): Snapshot {
   return {
-    id,
+    tag,
     params: { theme: 'light', cart: [], counter: 0, ...params },
     version,
     ctime: 1000,
@@ -183,7 +183,7 @@ describe('createSessionStore (vanilla, no React)', () => {
     await destroyed;
     t.of('set')[0]!.resolve(snapshot(4, { theme: 'dark', counter: 1 }, 'old'.padEnd(32, '0')));
     await t.flush();
-    expect(store.getState().server?.id).toBe('new'.padEnd(32, '0'));
+    expect(store.getState().server?.tag).toBe('new'.padEnd(32, '0'));
     expect(store.getState().params).toMatchObject({ theme: 'light', counter: 0 });
     expect(store.receive(snapshot(9, {}, 'old'.padEnd(32, '0')), 'peer')).toBe(false);
   });

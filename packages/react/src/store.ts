@@ -27,12 +27,19 @@ export class SessionRequestError extends Error {
   readonly param: string | null;
   /** The schema's issues for a refused value. */
   readonly issues: SessionIssue[] | null;
+  /**
+   * The session failure behind it, when the router names one: `STALE` (a login or logout
+   * replaced the cookie this request carried; the store retries once by itself), `GONE`,
+   * `CONFLICT`, `STORE_UNAVAILABLE`.
+   */
+  readonly sessionCode: string | null;
 
-  constructor(message: string, details: { code?: string; param?: string | null; issues?: SessionIssue[] | null; cause?: unknown } = {}) {
+  constructor(message: string, details: { code?: string; param?: string | null; issues?: SessionIssue[] | null; sessionCode?: string | null; cause?: unknown } = {}) {
     super(message, { cause: details.cause });
     this.code = details.code ?? 'NETWORK';
     this.param = details.param ?? null;
     this.issues = details.issues ?? null;
+    this.sessionCode = details.sessionCode ?? null;
   }
 }
 
@@ -99,6 +106,12 @@ export interface SessionStoreOptions<P extends Record<string, unknown>> {
   transport: SessionTransport<P>;
   /** The snapshot the server rendered with: the store is `ready` at once (no loading flash). */
   initial?: SessionSnapshot<P> | null;
+  /**
+   * A request refused as `STALE` (a login or logout in another request replaced the cookie it
+   * carried) is sent once more when this store moves to the new session (the re-rendered
+   * page's snapshot, another tab's), or after this many milliseconds at most. @default 1500
+   */
+  staleRetryMs?: number;
 }
 
 /** One param's write queue. */
@@ -138,6 +151,9 @@ export function createSessionStore<P extends Record<string, unknown>, W extends 
   /** Ids this store moved away from: late answers about them are ignored. */
   const retired = new Set<string>();
   const confirmedListeners = new Set<(snapshot: SessionSnapshot<P>) => void>();
+  /** Stale requests waiting for the store to move to another session before their retry. */
+  const movedWaiters = new Set<() => void>();
+  const staleRetryMs = options.staleRetryMs ?? 1500;
   const settledWaiters = new Set<() => void>();
   let refreshing: Promise<void> | null = null;
   // React's use() reads `status` on a thenable to skip suspending on a settled one, so ready()
@@ -183,15 +199,16 @@ export function createSessionStore<P extends Record<string, unknown>, W extends 
   function accept(snapshot: SessionSnapshot<P>, from: 'server' | 'peer'): boolean {
     const state = api.getState();
     const current = state.server;
-    if (retired.has(snapshot.id)) return false;
-    if (current && current.id === snapshot.id && snapshot.version < current.version) return false;
-    if (current && current.id !== snapshot.id) retired.add(current.id);
-    const server = current && current.id === snapshot.id && snapshot.version === current.version && equalSnapshots(current, snapshot) ? current : snapshot;
+    if (retired.has(snapshot.tag)) return false;
+    if (current && current.tag === snapshot.tag && snapshot.version < current.version) return false;
+    if (current && current.tag !== snapshot.tag) retired.add(current.tag);
+    const server = current && current.tag === snapshot.tag && snapshot.version === current.version && equalSnapshots(current, snapshot) ? current : snapshot;
     const params = merge(snapshot.params, state.params);
     if (server !== current || params !== state.params || state.status !== 'ready' || state.error !== null) {
       api.setState({ server, params, status: 'ready', error: null });
     }
     settleReady();
+    if (!current || current.tag !== snapshot.tag) for (const resume of [...movedWaiters]) resume();
     if (from === 'server') for (const listener of [...confirmedListeners]) listener(snapshot);
     if (current === null) for (const name of lanes.keys()) pump(name);
     return true;
@@ -215,6 +232,41 @@ export function createSessionStore<P extends Record<string, unknown>, W extends 
     if (params !== state.params) api.setState({ params });
   }
 
+  /** Resolves once the store holds a session other than `tag`, or after `staleRetryMs`. */
+  function movedOn(tag: string | undefined): Promise<void> {
+    if (api.getState().server?.tag !== tag) return Promise.resolve();
+    return new Promise((resolve) => {
+      const resume = () => {
+        clearTimeout(timer);
+        movedWaiters.delete(resume);
+        resolve();
+      };
+      const timer = setTimeout(resume, staleRetryMs);
+      movedWaiters.add(resume);
+    });
+  }
+
+  /**
+   * Sends a request; if the server calls its cookie stale (a login or logout replaced it while
+   * the request was on its way), sends it once more when the browser holds the newer cookie.
+   * The browser sends that cookie by itself; the store only waits until the new session shows
+   * (a re-rendered page's snapshot, another tab's) or `staleRetryMs` passed. Meanwhile the
+   * optimistic value stays; a second failure is final (the caller rolls back).
+   */
+  async function sendOnce<T>(request: () => Promise<T>): Promise<T> {
+    const tag = api.getState().server?.tag;
+    const sentEpoch = epoch;
+    try {
+      return await request();
+    } catch (reason) {
+      const error = toRequestError(reason);
+      if (error.sessionCode !== 'STALE' || sentEpoch !== epoch) throw error;
+      await movedOn(tag);
+      if (sentEpoch !== epoch) throw error;
+      return request();
+    }
+  }
+
   function pump(name: string): void {
     const l = lane(name);
     if (l.inFlight || l.queued === null) return;
@@ -229,7 +281,8 @@ export function createSessionStore<P extends Record<string, unknown>, W extends 
     l.inFlight = true;
     const sentSeq = l.seq;
     const sentEpoch = epoch;
-    const request = op === 'set' ? transport.set(name, local.get(name)) : transport.clear([name]);
+    // A retry sends the value shown by then: the newest write to this param.
+    const request = sendOnce(() => (op === 'set' ? transport.set(name, local.get(name)) : transport.clear([name])));
     request.then(
       (snapshot) => {
         l.inFlight = false;
@@ -304,7 +357,7 @@ export function createSessionStore<P extends Record<string, unknown>, W extends 
       api.setState({ pending: {}, errors: {} });
       notifySettled();
       try {
-        accept(await transport.destroy(), 'server');
+        accept(await sendOnce(() => transport.destroy()), 'server');
       } catch (reason) {
         const error = toRequestError(reason);
         api.setState({ error });
@@ -313,8 +366,7 @@ export function createSessionStore<P extends Record<string, unknown>, W extends 
     },
 
     refresh() {
-      refreshing ??= transport
-        .get()
+      refreshing ??= sendOnce(() => transport.get())
         .then(
           (snapshot) => {
             accept(snapshot, 'server');

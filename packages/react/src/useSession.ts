@@ -12,8 +12,11 @@ const NO_EXPIRY: Readonly<Record<string, number>> = Object.freeze({});
 
 export interface UseSessionResult<P extends Record<string, unknown>, W extends string> {
   status: SessionStatus;
-  /** The session id (null while loading). */
-  id: string | null;
+  /**
+   * Changes when the session does (login, logout, expiry); null while loading. An opaque
+   * tag, not the session id: the id stays in the HttpOnly cookie, out of page scripts' reach.
+   */
+  tag: string | null;
   /** Every public param as shown (this tab's unconfirmed writes included). */
   params: P;
   version: number | null;
@@ -44,7 +47,7 @@ export function useSession<TRouter = RegisteredRouter>(): UseSessionResult<Sessi
     store,
     useShallow((state) => ({
       status: state.status,
-      id: state.server?.id ?? null,
+      tag: state.server?.tag ?? null,
       params: state.params,
       version: state.server?.version ?? null,
       ctime: state.server?.ctime ?? null,

@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Session, SessionError, createMemoryDriver, registerDriver } from '@isosession/server';
+import { Session, SessionError, createMemoryDriver, defaultFileDirectory, registerDriver } from '@isosession/server';
 import type { Driver } from '@isosession/server';
 
 // S1–S16: construction with new / load, written as a user would from DESIGN.md.
@@ -10,21 +10,24 @@ import type { Driver } from '@isosession/server';
 const T0 = 1_700_000_000;
 const REAL_TMPDIR = tmpdir();
 const savedTmpdir = process.env.TMPDIR;
-/** Where the file driver's default Directory (os.tmpdir()) points for this file's tests. */
+/** Where the file driver's default Directory (os.tmpdir()/isosession-<uid>) points for this file's tests. */
 let defaultDir: string;
+let defaultRoot: string;
 let dir: string;
 
-// Calls without dsnArgs use the file driver's default Directory, os.tmpdir(): point it at a
-// private directory so these tests never write into the shared /tmp. Set before the first
-// Session call of this file, since the driver for `{}` is made once per process.
+// Calls without dsnArgs use the file driver's default Directory, under os.tmpdir(): point it
+// at a directory of this file's own so these tests never write into the real one. Set before
+// the first Session call of this file, since the driver for `{}` is made once per process.
 beforeAll(async () => {
-  defaultDir = await mkdtemp(join(REAL_TMPDIR, 'isosession-s1-default-'));
-  process.env.TMPDIR = defaultDir;
+  defaultRoot = await mkdtemp(join(REAL_TMPDIR, 'isosession-s1-default-'));
+  process.env.TMPDIR = defaultRoot;
+  defaultDir = defaultFileDirectory();
+  await mkdir(defaultDir, { mode: 0o700 });
 });
 afterAll(async () => {
   if (savedTmpdir === undefined) delete process.env.TMPDIR;
   else process.env.TMPDIR = savedTmpdir;
-  await rm(defaultDir, { recursive: true, force: true });
+  await rm(defaultRoot, { recursive: true, force: true });
 });
 beforeEach(async () => {
   dir = await mkdtemp(join(REAL_TMPDIR, 'isosession-s1-'));
@@ -272,7 +275,7 @@ describe('S8: null and undefined are the defaults', () => {
     expect(loaded.name()).toBe(Session.name());
   });
 
-  it('S8: null dsnArgs means {}: the file driver in the default Directory (os.tmpdir())', async () => {
+  it('S8: null dsnArgs means {}: the file driver in the default Directory (os.tmpdir()/isosession-<uid>)', async () => {
     const s = await Session.new(null, null, null, null);
     s.param('a', 1);
     await s.flush();

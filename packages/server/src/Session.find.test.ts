@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Session, SessionError } from '@isosession/server';
+import { Session, SessionError, createMemoryDriver, registerDriver } from '@isosession/server';
 import { recordingDriver } from './testing/recordingDriver.js';
 
 const T0 = 1_700_000_000;
@@ -52,14 +52,14 @@ describe('find', () => {
     expect(report.visited).toBe(3);
   });
 
-  it('S55: find(code) uses the default DSN (file store in the OS temp directory)', async () => {
+  it('S55: find(code) uses the default DSN (file store in the private directory under the OS temp directory)', async () => {
     const previous = process.env.TMPDIR;
     process.env.TMPDIR = dir;
     try {
       const s = await Session.new();
       s.param('here', true);
       await s.flush();
-      expect(existsSync(join(dir, `cgisess_${s.id()}`))).toBe(true);
+      expect(existsSync(join(dir, `isosession-${process.getuid!()}`, `cgisess_${s.id()}`))).toBe(true);
       const seen: (string | undefined)[] = [];
       await Session.find((found) => {
         seen.push(found.id());
@@ -204,5 +204,60 @@ describe('find report', () => {
     expect((report.failed[0]!.error as SessionError).code).toBe('CORRUPT');
     // The corrupt copy is kept for inspection, not deleted.
     expect(await readFile(join(dir, `cgisess_${corruptId}`), 'utf8')).toBe('not json at all');
+  });
+});
+
+describe('find on a large store', () => {
+  /** A memory store whose traverse logs each id it yields, and whose retrieve logs each load. */
+  function loggingStore() {
+    const name = `walk_${Math.random().toString(16).slice(2)}`;
+    const inner = createMemoryDriver({ Namespace: name });
+    const log: string[] = [];
+    registerDriver(name, () => ({
+      retrieve: (id) => {
+        log.push(`load ${id}`);
+        return inner.retrieve(id);
+      },
+      store: (id, data, meta) => inner.store(id, data, meta),
+      remove: (id) => inner.remove(id),
+      async traverse(visit) {
+        await inner.traverse(async (id) => {
+          log.push(`yield ${id}`);
+          await visit(id);
+        });
+      },
+    }));
+    return { dsn: `driver:${name}`, log };
+  }
+
+  it('handles each session as the walk yields it, never gathering every id first (memory stays one page)', async () => {
+    const store = loggingStore();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await Session.new(store.dsn, null, {}, params);
+      s.param('n', i);
+      await s.flush();
+      ids.push(s.id()!);
+    }
+    store.log.length = 0;
+    await Session.find(store.dsn, () => {}, {}, params);
+    expect(store.log.slice(0, 4)).toEqual([`yield ${ids[0]}`, `load ${ids[0]}`, `yield ${ids[1]}`, `load ${ids[1]}`]);
+  });
+
+  it('an error thrown by code ends the walk and rejects with that error as it is (not as a store failure)', async () => {
+    const store = loggingStore();
+    for (let i = 0; i < 3; i++) {
+      const s = await Session.new(store.dsn, null, {}, params);
+      s.param('n', i);
+      await s.flush();
+    }
+    const mine = new Error('the callback broke');
+    let calls = 0;
+    const outcome = await Session.find(store.dsn, () => {
+      calls += 1;
+      throw mine;
+    }, {}, params).then(() => undefined, (error: unknown) => error);
+    expect(outcome).toBe(mine);
+    expect(calls).toBe(1);
   });
 });

@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Session, SessionError } from '@isosession/server';
 import type { CgiLikeQuery } from '@isosession/server';
+import { signId } from './signedId.js';
+
+// id:static with a request needs a secret (a client could otherwise choose its id).
+const SECRET = 'query-test-secret-of-more-than-32-chars';
 
 // S17–S21: Query objects, the claimed id, query(), saveParam / loadParam.
 
@@ -155,18 +159,18 @@ describe('S18: queries without cookies', () => {
 describe('S19: sessionParams.name picks the cookie/param the claim is read from', () => {
   it('S19: itchy=2001 claims 2001', async () => {
     const dsn = 'driver:file;id:static';
-    const fromCookie = await Session.new(dsn, request('http://example.test/', 'itchy=2001'), { Directory: dir }, { name: 'itchy' });
+    const fromCookie = await Session.new(dsn, request('http://example.test/', `itchy=${signId('2001', SECRET)}`), { Directory: dir }, { name: 'itchy', secret: SECRET });
     expect(fromCookie.id()).toBe('2001');
     expect(fromCookie.name()).toBe('itchy');
-    const fromParam = await Session.new(dsn, cgi({}, { itchy: '2001' }), { Directory: dir }, { name: 'itchy', idFrom: ['query'] });
+    const fromParam = await Session.new(dsn, cgi({}, { itchy: signId('2001', SECRET) }), { Directory: dir }, { name: 'itchy', idFrom: ['query'], secret: SECRET });
     expect(fromParam.id()).toBe('2001');
   });
 
   it('S19: CGISESSID=2001 claims nothing, so id:static rejects', async () => {
     const dsn = 'driver:file;id:static';
-    await expect(Session.new(dsn, request('http://example.test/', 'CGISESSID=2001'), { Directory: dir }, { name: 'itchy' }))
-      .rejects.toBeInstanceOf(SessionError);
-    await expect(Session.new(dsn, cgi({}, { CGISESSID: '2001' }), { Directory: dir }, { name: 'itchy', idFrom: ['cookie', 'query'] }))
+    await expect(Session.new(dsn, request('http://example.test/', `CGISESSID=${signId('2001', SECRET)}`), { Directory: dir }, { name: 'itchy', secret: SECRET }))
+      .rejects.toMatchObject({ code: 'ID_GENERATION' });
+    await expect(Session.new(dsn, cgi({}, { CGISESSID: signId('2001', SECRET) }), { Directory: dir }, { name: 'itchy', idFrom: ['cookie', 'query'], secret: SECRET }))
       .rejects.toBeInstanceOf(SessionError);
   });
 

@@ -107,4 +107,21 @@ describe('remote address', () => {
     expect((await Session.load(dsn, id, args, from('10.9.9.9'))).isEmpty()).toBe(true);
     expect((await Session.load(dsn, id, args, from('10.1.1.1'))).isEmpty()).toBe(true);
   });
+
+  it('ipMatch fails open no more: a request without a known address (a WHATWG Request) is refused with a SessionError that says what to pass', async () => {
+    const request = (headers: Record<string, string> = {}) => new Request('http://app.test/', { headers });
+    const error = await Session.new(dsn, request(), args, { ipMatch: true }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'SessionError', code: 'INVALID_ARGUMENT' });
+    expect((error as Error).message).toMatch(/ipMatch is on, but this request carries no client address.*remoteAddr.*trustProxy/);
+    expect(await Session.load(dsn, request(), args, { ipMatch: true }).catch((e: unknown) => (e as { code: string }).code)).toBe('INVALID_ARGUMENT');
+    // Given an address, or with trustProxy from X-Forwarded-For, the session is bound to it.
+    const bound = await Session.new(dsn, request(), args, { ipMatch: true, remoteAddr: '10.1.1.1' });
+    bound.param('owner', 'a');
+    await bound.flush();
+    const cookie = { cookie: `CGISESSID=${bound.id()}` };
+    // Replayed from another address: refused (and the stored copy deleted, as for any mismatch).
+    expect((await Session.load(dsn, request({ ...cookie, 'x-forwarded-for': '10.6.6.6' }), args, { ipMatch: true, trustProxy: true })).isEmpty()).toBe(true);
+    const proxied = await Session.new(dsn, request({ 'x-forwarded-for': '10.2.2.2, 10.0.0.1' }), args, { ipMatch: true, trustProxy: true });
+    expect(proxied.remoteAddr()).toBe('10.2.2.2');
+  });
 });

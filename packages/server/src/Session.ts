@@ -4,15 +4,19 @@ import type { ParsedDsn } from '@isosession/core';
 import { closeAllDrivers, getDriver, getIdGenerator, getSerializer, resolveDsn } from './registry.js';
 import type { ResolvedDsn } from './registry.js';
 import { isHttps, readClaim, readParamNames, readParamValues, remoteAddressOf } from './query.js';
-import { buildSessionCookie } from './sessionCookie.js';
+import { buildSessionCookie, normalizeSameSite } from './sessionCookie.js';
 import { parseSecrets, signId, unsignId } from './signedId.js';
 import { hashId } from './hashId.js';
+import { sessionTag } from './sessionTag.js';
 import {
   ATIME, CTIME, ETIME, EXPIRE_LIST, ID, REMOTE_ADDR, VERSION,
-  checkTable, copyTable, expireList, getKey, isReserved, publicNames, setKey,
+  checkTable, copyTable, expireList, getKey, isReserved, lastAccess, publicNames, setExpireList, setKey,
 } from './sessionTable.js';
 import type { SessionTable } from './sessionTable.js';
 import { storeCall } from './storeCall.js';
+import { checkParamOnSet, checkSizeOnFlush, parseSizeLimits } from './sizeLimits.js';
+import type { SizeLimits } from './sizeLimits.js';
+import { DEFAULT_STALE_GRACE, isTombstone, readTombstone, tombstoneExpired, tombstoneKey, tombstoneMeta, tombstoneTable } from './tombstone.js';
 import type {
   CgiLikeQuery, CookieOptions, Driver, DsnArgs, FindReport, HeaderOptions, IdGenerator,
   Merge, MergeResult, Query, RawSession, Serializer, SessionParams, StoreMeta, StoredRecord,
@@ -38,6 +42,8 @@ interface Config {
   idGenerator: IdGenerator;
   /** sessionParams.secret, checked: the first signs, any verifies. */
   secrets: string[] | undefined;
+  /** sessionParams.maxParamBytes / maxSessionBytes, checked. */
+  limits: SizeLimits;
 }
 
 /** What this object changed since it was loaded or last flushed: what flush merges. */
@@ -60,7 +66,13 @@ export interface UpdateOptions {
 interface FlushOptions {
   /** Compare-and-swap: fail with CONFLICT unless the stored version is still this one. */
   expectVersion?: number;
+  /** The same on the stored data itself (compat: Perl rewrites it without a version). */
+  expectData?: RawSession;
 }
+
+const dataOf = (raw: StoredRecord): RawSession => (typeof raw === 'string' || raw instanceof Uint8Array ? raw : raw.data);
+const asBytes = (data: RawSession): Buffer => (typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+const sameData = (a: RawSession, b: RawSession): boolean => asBytes(a).equals(asBytes(b));
 
 function noChanges(): Changes {
   return { set: new Set(), cleared: new Set(), etime: false, expireList: new Map(), atime: false };
@@ -132,6 +144,8 @@ export class Session {
   #deleted = false;
   #changes: Changes = noChanges();
   #loadedVersion = 0;
+  /** compat: the stored data as loaded, for Session.update's compare-and-swap. */
+  #loadedData: RawSession | undefined;
   /** The id this session was stored under before `regenerate()`; removed at flush. */
   #previousId: string | undefined;
   #pendingId: Promise<string> | undefined;
@@ -166,13 +180,29 @@ export class Session {
       const { dsn, sidOrQuery, dsnArgs, sessionParams } = Session.#parseArgs(mode, args);
       const config = await Session.#configure(dsn, dsnArgs, sessionParams);
       const query = typeof sidOrQuery === 'object' && sidOrQuery !== null ? sidOrQuery : undefined;
+      if (query) refuseGuessableIds(config, 'a request was given');
       const session = new Session(config, query);
+      if (query) session.#refuseWithoutAddress();
       await session.#open(mode, session.#claimFrom(sidOrQuery));
       lastError = '';
       return session;
     } catch (error) {
       return fail(error);
     }
+  }
+
+  /**
+   * ipMatch binds a session to the address that created it. A request whose address is not
+   * known (a WHATWG Request carries none) would create sessions bound to nothing, and load
+   * them from anywhere: refused, rather than silently doing nothing. A string sid (server
+   * code) is trusted and not checked.
+   */
+  #refuseWithoutAddress(): void {
+    if (!(this.#config.sessionParams.ipMatch ?? defaultIpMatch) || this.#remoteAddr !== undefined) return;
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'ipMatch is on, but this request carries no client address (a WHATWG Request has none), so the session cannot be bound to one: pass the address as sessionParams.remoteAddr or the remoteAddr option of the adapter, session context, route handler, proxy or getSession, or set sessionParams.trustProxy behind a proxy that sets X-Forwarded-For',
+    );
   }
 
   static #parseArgs(mode: string, args: ConstructorArgs) {
@@ -200,16 +230,28 @@ export class Session {
   static async #configure(dsn: string | null, dsnArgs: DsnArgs, sessionParams: SessionParams): Promise<Config> {
     const resolved = resolveDsn(dsn);
     if (sessionParams.maxAge !== undefined) parseDuration(sessionParams.maxAge);
+    if (sessionParams.compat !== undefined && sessionParams.compat !== 'cgi-session') {
+      throw new SessionError('INVALID_ARGUMENT', `sessionParams.compat must be 'cgi-session' (share a store with Perl CGI::Session) or left out, got ${JSON.stringify(sessionParams.compat)}`);
+    }
+    // A bad cookie name is broken configuration: fail here, not at the first cookie() call.
+    if (sessionParams.name !== undefined) checkCookieName(sessionParams.name);
+    normalizeSameSite(sessionParams.cookie?.sameSite);
+    if (sessionParams.staleGrace !== undefined) parseDuration(sessionParams.staleGrace);
+    if (sessionParams.tagKey !== undefined && (typeof sessionParams.tagKey !== 'string' || sessionParams.tagKey.length < 32)) {
+      throw new SessionError('INVALID_ARGUMENT', 'sessionParams.tagKey must be a string of at least 32 characters (the same in every process that shares the store); generate one with `openssl rand -base64 32`');
+    }
     return {
       dsn,
       resolved,
       // S78: our own copy; the caller's object is never touched.
       dsnArgs: { ...dsnArgs },
       sessionParams: { ...sessionParams },
-      driver: await getDriver(resolved.driver, dsnArgs),
+      // Shared with Perl, the file driver locks session files the way Perl does (flock, in place).
+      driver: await getDriver(resolved.driver, sessionParams.compat && resolved.driver === 'file' ? { Compat: sessionParams.compat, ...dsnArgs } : dsnArgs),
       serializer: getSerializer(resolved.serializer),
       idGenerator: getIdGenerator(resolved.id),
       secrets: parseSecrets(sessionParams.secret),
+      limits: parseSizeLimits(sessionParams),
     };
   }
 
@@ -232,6 +274,11 @@ export class Session {
   #isAcceptableId(id: string): boolean {
     const generator = this.#config.idGenerator;
     return generator.isValidId ? generator.isValidId(id) : GENERIC_ID.test(id);
+  }
+
+  /** `sessionParams.compat: 'cgi-session'`: the store is shared with Perl's CGI::Session. */
+  #perl(): boolean {
+    return this.#config.sessionParams.compat === 'cgi-session';
   }
 
   #now(): number {
@@ -285,9 +332,7 @@ export class Session {
     // hashIds: the stored _SESSION_ID is the hash; in memory the session carries its real id.
     if (this.#config.sessionParams.hashIds && id !== this.#storedKey) setKey(table, ID, id);
     const recordAtime = typeof raw === 'object' && !(raw instanceof Uint8Array) ? raw.atime : undefined;
-    // A driver that keeps atime outside the data (cheap touch) has the fresher value.
-    const storedAtime = recordAtime ?? (table[ATIME] as number);
-    return { table, storedAtime };
+    return { table, storedAtime: lastAccess(table, recordAtime) };
   }
 
   #maxAgeSeconds(): number | undefined {
@@ -309,7 +354,13 @@ export class Session {
         const { table, storedAtime } = this.#thaw(raw, claim);
         const ipMatch = this.#config.sessionParams.ipMatch ?? defaultIpMatch;
         const storedAddr = getKey(table, REMOTE_ADDR);
-        if (ipMatch && storedAddr !== undefined && storedAddr !== this.#remoteAddr) {
+        if (isTombstone(table)) {
+          // find() walks every key, tombstones included: never a session; purged once over.
+          const expired = tombstoneExpired(table, now);
+          if (expired) await this.#removeExpired(claim, now);
+          if (mode === 'find') return 'skipped';
+          if (!expired) throw staleError(claim);
+        } else if (ipMatch && storedAddr !== undefined && storedAddr !== (this.#remoteAddr ?? '')) {
           // S59: find never deletes for a mismatch, it skips.
           if (mode === 'find') return 'skipped';
           // S73: another address is refused, and the stored copy is deleted.
@@ -320,13 +371,65 @@ export class Session {
             this.#isExpired = true;
           } else {
             this.#adopt(table, storedAtime, now);
+            // Perl never bumps _SESSION_VERSION: Session.update compares the data itself.
+            if (this.#perl()) this.#loadedData = dataOf(raw);
             return 'ok';
           }
         }
+      } else if (mode !== 'find' && (await this.#isStale(claim, now))) {
+        throw staleError(claim);
       }
     }
     if (mode === 'new') await this.#create(claim, now);
     return 'ok';
+  }
+
+  /**
+   * Whether a request's claimed id was regenerated or deleted less than `staleGrace` ago: its
+   * tombstone is stored. Only requests are checked (a browser's in-flight write racing a login
+   * or logout); a string sid is the caller's own and keeps the seed's "unknown id: new session".
+   */
+  async #isStale(id: string, now: number): Promise<boolean> {
+    if (this.#query === undefined) return false;
+    const { driver } = this.#config;
+    const key = tombstoneKey(this.#storeKey(id));
+    const raw = await storeCall(this.#driverName(), 'retrieve', () => driver.retrieve(key));
+    const state = raw === null ? 'none' : readTombstone(this.#config.serializer, raw, key, now);
+    if (state === 'expired') await storeCall(this.#driverName(), 'remove', () => driver.remove(key));
+    return state === 'live';
+  }
+
+  /**
+   * Before an id is removed by regenerate() or delete(): a tombstone in its place for the grace
+   * period (written first, so no request can find neither). Only a request's session leaves
+   * one: its response brings the browser the newer cookie, whereas a job or an admin removing
+   * a session by id sends none, and that browser must get a fresh session at once. Best
+   * effort: a store that refuses it must not fail a login or a logout.
+   */
+  async #leaveTombstone(id: string): Promise<void> {
+    const grace = parseDuration(this.#config.sessionParams.staleGrace ?? DEFAULT_STALE_GRACE);
+    if (grace <= 0 || this.#query === undefined) return;
+    const { driver } = this.#config;
+    const key = tombstoneKey(this.#storeKey(id));
+    const now = this.#now();
+    try {
+      const data = this.#config.serializer.freeze(tombstoneTable(key, now, grace));
+      await storeCall(this.#driverName(), 'store', () => driver.store(key, data, tombstoneMeta(now, grace)));
+    } catch (error) {
+      process.emitWarning(`isosession: could not leave a tombstone for a regenerated or deleted session (${(error as Error).message}); a request still carrying its old cookie gets a new session`, { code: 'ISOSESSION_TOMBSTONE' });
+    }
+  }
+
+  /** A flush that found its session gone: STALE when a request's id was replaced just now. */
+  async #goneOrStale(id: string): Promise<SessionError> {
+    let stale = false;
+    try {
+      stale = await this.#isStale(id, this.#now());
+    } catch {
+      // The store failing now says nothing about the session: report what the flush saw.
+    }
+    this.#empty();
+    return stale ? staleError(id) : goneError(id);
   }
 
   /** S40, S42: idle expiry from the stored atime; maxAge from ctime. */
@@ -391,7 +494,8 @@ export class Session {
     setKey(table, ID, id);
     setKey(table, CTIME, now);
     setKey(table, ATIME, now);
-    if (this.#remoteAddr !== undefined) setKey(table, REMOTE_ADDR, this.#remoteAddr);
+    // Perl CGI::Session always stores the address, "" when unknown (its -ip_match compares them).
+    if (this.#remoteAddr !== undefined || this.#perl()) setKey(table, REMOTE_ADDR, this.#remoteAddr ?? '');
     this.#table = table;
     this.#isNew = true;
     this.#isExpired = false;
@@ -438,22 +542,38 @@ export class Session {
         throw new SessionError('INVALID_ARGUMENT', 'find(): dsnArgs and sessionParams must be objects or null');
       }
       const config = await Session.#configure((dsn as string | null) ?? null, (dsnArgs ?? {}) as DsnArgs, (sessionParams ?? {}) as SessionParams);
-      const ids: string[] = [];
-      await storeCall(config.resolved.driver, 'traverse', () => config.driver.traverse((id) => { ids.push(id); }));
       const report: FindReport = { visited: 0, purged: 0, failed: [] };
-      for (const id of ids) {
+      // Each id is handled as the driver's walk yields it, never gathered into a list first:
+      // a store of a million sessions is walked in the memory of one page of ids. Sessions
+      // created while the walk runs (a regenerate inside `code`) may or may not be visited.
+      let stopped: { error: unknown } | undefined;
+      const visit = async (id: string) => {
         const session = new Session(config, undefined);
         try {
-          if ((await session.#open('find', id)) === 'skipped') continue;
+          if ((await session.#open('find', id)) === 'skipped') return;
         } catch (error) {
           report.failed.push({ id, error });
-          continue;
+          return;
         }
-        if (session.#table === null && !session.#isExpired) continue; // removed meanwhile
+        if (session.#table === null && !session.#isExpired) return; // removed meanwhile
         report.visited += 1;
         if (session.#isExpired) report.purged += 1;
         await (code as FindCallback)(session);
         await session.flush();
+      };
+      try {
+        await storeCall(config.resolved.driver, 'traverse', () => config.driver.traverse(async (id) => {
+          try {
+            await visit(id);
+          } catch (error) {
+            // `code` or a flush failed: end the walk with that error as it is, not as the
+            // driver's ("traverse failed").
+            stopped = { error };
+            throw error;
+          }
+        }));
+      } catch (error) {
+        throw stopped ? stopped.error : error;
       }
       return report;
     } catch (error) {
@@ -482,7 +602,7 @@ export class Session {
         return fail(error);
       }
       try {
-        await session.#flush({ expectVersion: session.#loadedVersion });
+        await session.#flush({ expectVersion: session.#loadedVersion, expectData: session.#loadedData });
         return session;
       } catch (error) {
         if (!(error instanceof SessionError) || error.code !== 'CONFLICT' || attempt >= retries) return fail(error);
@@ -609,6 +729,7 @@ export class Session {
       if (Object.hasOwn(table, name)) this.clear(name);
       return undefined;
     }
+    checkParamOnSet(name, value, this.#config.limits);
     setKey(table, name, value);
     this.#changes.set.add(name);
     this.#changes.cleared.delete(name);
@@ -655,8 +776,7 @@ export class Session {
     const list = { ...expireList(table) };
     if (seconds === 0) delete list[name];
     else setKey(list, name, seconds); // an own key, even "__proto__"
-    if (Object.keys(list).length === 0) delete table[EXPIRE_LIST];
-    else setKey(table, EXPIRE_LIST, list);
+    setExpireList(table, list, this.#perl());
     this.#changes.expireList.set(name, seconds === 0 ? null : seconds);
     return undefined;
   }
@@ -796,8 +916,7 @@ export class Session {
         if (seconds === null) delete list[name];
         else setKey(list, name, seconds);
       }
-      if (Object.keys(list).length === 0) delete next[EXPIRE_LIST];
-      else setKey(next, EXPIRE_LIST, list);
+      setExpireList(next, list, this.#perl());
     }
     setKey(next, ATIME, Math.max(ours[ATIME] as number, (next[ATIME] as number | undefined) ?? 0));
     return next;
@@ -830,6 +949,7 @@ export class Session {
     if (this.#deleted) {
       // S50: a never-stored session has nothing to remove.
       if (!this.#isNew) {
+        await this.#leaveTombstone(this.#previousId ?? id);
         await storeCall(driverName, 'remove', () => driver.remove(this.#storeKey(this.#previousId ?? id)));
         if (this.#previousId !== undefined) await storeCall(driverName, 'remove', () => driver.remove(this.#storeKey(id)));
       }
@@ -855,9 +975,10 @@ export class Session {
     if (!this.#isNew && !this.#hasDataChanges(changes)) {
       if (!changes.atime) return; // S48
       const meta = this.#meta(table);
-      if (driver.touch) {
+      // Sharing a store with Perl, which reads atime only from the data: write it there.
+      if (driver.touch && !this.#perl()) {
         const found = await storeCall(driverName, 'touch', () => driver.touch!(this.#storeKey(id), meta));
-        if (!found) throw this.#gone(id);
+        if (!found) throw await this.#goneOrStale(id);
         return;
       }
     }
@@ -879,6 +1000,7 @@ export class Session {
     const newId = this.id() as string;
     const sourceId = this.#previousId ?? newId;
     let written: SessionTable | undefined;
+    let writtenData: RawSession | undefined;
     const merge: Merge = (current) => {
       let base: SessionTable;
       if (current === null) {
@@ -888,6 +1010,7 @@ export class Session {
         if (options.expectVersion !== undefined && options.expectVersion !== 0) throw this.#conflict(sourceId);
         base = copyTable(table);
       } else {
+        if (options.expectData !== undefined && !sameData(dataOf(current), options.expectData)) throw this.#conflict(sourceId);
         base = this.#thaw(current, sourceId).table;
         const storedVersion = typeof base[VERSION] === 'number' ? base[VERSION] : 0;
         if (options.expectVersion !== undefined && storedVersion !== options.expectVersion) throw this.#conflict(sourceId);
@@ -895,18 +1018,22 @@ export class Session {
       }
       setKey(base, ID, newId);
       setKey(base, VERSION, ((typeof base[VERSION] === 'number' ? base[VERSION] : 0) as number) + 1);
+      const data = this.#freeze(base);
+      checkSizeOnFlush({ data, current, table: base, setNames: changes.set, serializer: this.#config.serializer, limits: this.#config.limits });
       written = base;
+      writtenData = data;
       if (sourceId !== newId) return { action: 'remove' };
-      return { action: 'store', data: this.#freeze(base), meta: this.#meta(base) };
+      return { action: 'store', data, meta: this.#meta(base) };
     };
 
+    if (sourceId !== newId && !this.#isNew) await this.#leaveTombstone(sourceId);
     try {
       await storeCall(driverName, 'flush', async () => {
         if (driver.update) await driver.update(this.#storeKey(sourceId), merge);
         else await applyWithoutUpdate(driver, this.#storeKey(sourceId), merge);
       });
     } catch (error) {
-      if (error instanceof SessionError && error.code === 'GONE') this.#empty();
+      if (error instanceof SessionError && error.code === 'GONE') throw await this.#goneOrStale(sourceId);
       throw error;
     }
     if (!written) return;
@@ -914,7 +1041,7 @@ export class Session {
       // Regenerated: the merged table was removed under the old id; store it under the new one.
       const merged = written;
       try {
-        const data = this.#freeze(merged);
+        const data = writtenData ?? this.#freeze(merged);
         const meta = this.#meta(merged);
         await storeCall(driverName, 'store', () => driver.store(this.#storeKey(newId), data, meta));
       } catch (error) {
@@ -936,11 +1063,6 @@ export class Session {
     const during = this.#changes;
     this.#table = hasChanges(during) ? this.#mergeOnto(written, during) : written;
     this.#previousId = undefined;
-  }
-
-  #gone(id: string): SessionError {
-    this.#empty();
-    return goneError(id);
   }
 
   #conflict(id: string): SessionError {
@@ -996,8 +1118,20 @@ export class Session {
   cookieValue(): string | undefined {
     const id = this.id();
     if (id === undefined) return undefined;
+    refuseGuessableIds(this.#config, 'a cookie or header was built');
     const secrets = this.#config.secrets;
     return secrets ? signId(id, secrets[0] as string) : id;
+  }
+
+  /**
+   * What the browser may hold to tell this session from another (a snapshot's `tag`): an
+   * HMAC of the id, never the id or the cookie value, so page scripts cannot replay it.
+   * Stable for one id under one `sessionParams.tagKey` (or `secret`), in every process.
+   */
+  tag(): string | undefined {
+    const id = this.id();
+    if (id === undefined) return undefined;
+    return sessionTag(id, { tagKey: this.#config.sessionParams.tagKey, secret: this.#config.secrets?.[0] });
   }
 
   /** S67–S69: the Set-Cookie value for this session. */
@@ -1044,6 +1178,24 @@ export type ConstructorArgs =
 
 function goneError(id: string): SessionError {
   return new SessionError('GONE', `session "${id}" was deleted or regenerated by another request after this one loaded it; nothing was written`);
+}
+
+function staleError(id: string): SessionError {
+  return new SessionError('STALE', `session "${id}" was replaced moments ago (regenerate() at a login, or delete() at a logout) and this request still carries its old cookie; no session was created and no cookie is sent: retry with the browser's current cookie`);
+}
+
+/**
+ * Ids a client could guess (`id:incr`: a visitor subtracts one from theirs and becomes the
+ * previous visitor; `id:static`: the client picks the id) may only reach a client signed, so
+ * that a guessed or chosen id is no claim at all.
+ */
+function refuseGuessableIds(config: Config, why: string): void {
+  if (!config.idGenerator.guessable || config.secrets) return;
+  const name = config.resolved.id;
+  const how = name === 'static'
+    ? 'takes the id the client claims, so a client could choose any session id'
+    : 'makes ids a client can guess (a visitor who subtracts one from theirs becomes the previous visitor)';
+  throw new SessionError('INVALID_ARGUMENT', `id:${name} ${how}; it is refused for a session whose id reaches a client (${why}) unless sessionParams.secret signs the id. Set sessionParams.secret (32+ random bytes), or use id:md5 or id:uuid`);
 }
 
 function checkCookieName(name: string): string {

@@ -1,12 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { open, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { lstat, open, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { threadId } from 'node:worker_threads';
 import { SessionError } from '@isosession/core';
 
 export interface FileLockOptions {
   /** Give up after this many milliseconds. @default 10_000 */
   timeoutMs?: number;
-  /** A lock older than this whose owner cannot be checked is taken over. @default 30_000 */
+  /**
+   * A lock older than this is taken over, whoever it names; a holder keeps its lock fresh
+   * while it runs, so only an abandoned lock gets this old. @default 30_000
+   */
   staleMs?: number;
 }
 
@@ -15,49 +22,71 @@ export interface FileLockOptions {
 const EMPTY_LOCK_STALE_MS = 5_000;
 // Breaking a stale lock takes milliseconds; a breaker file this old was left by a process killed meanwhile.
 const BREAKER_STALE_MS = 2_000;
+// An owner string is ~60 bytes; reading more than this from a lock file is never needed, so a
+// lock that is a huge (or endless) file costs nothing.
+const MAX_OWNER_BYTES = 256;
+// O_NOFOLLOW: a lock planted as a symlink (to /dev/zero, to a FIFO) is not opened through.
+// O_NONBLOCK: opening a FIFO planted as a lock returns at once instead of blocking a libuv
+// thread until a writer comes (which LockTimeout could never interrupt).
+const OPEN_UNTRUSTED = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+// The owners of the locks this thread holds right now. A lock naming this pid, host and
+// thread that is not in here was left by an earlier process that had the same pid (a
+// restarted container is pid 1 again, with the same hostname): it is not live. Kept on
+// globalThis so two copies of this module in one thread (an ESM and a CJS build) agree.
+const HELD_KEY = Symbol.for('isosession.fileLock.held');
+const held: Set<string> = ((globalThis as Record<symbol, unknown>)[HELD_KEY] as Set<string> | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[HELD_KEY] = new Set<string>()) as Set<string>;
 
 /**
  * Runs `critical` while holding `lockPath`, a lock file made with O_CREAT|O_EXCL (atomic on
- * every local file system, and across processes). A lock left by a dead process on this host
- * is taken over at once; one from elsewhere once it is older than `staleMs`.
+ * every local file system, and across processes). A lock is taken over when it is stale: left
+ * by a dead process on this host, left by an earlier process with this one's pid, older than
+ * `staleMs` (the holder refreshes it meanwhile), or not a lock file at all (a FIFO, a
+ * symlink: O_EXCL only ever creates regular files). Every wait ends after `timeoutMs`.
  */
-
 export async function withFileLock<T>(lockPath: string, critical: () => Promise<T>, options: FileLockOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const staleMs = options.staleMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
   // The random part makes every lock distinct, so a stale one is never confused with its successor.
-  const owner = `${process.pid}@${hostname()}#${randomBytes(6).toString('hex')}`;
+  const owner = `${process.pid}@${hostname()}#t${threadId}.${randomBytes(6).toString('hex')}`;
   let delay = 1;
+  let handle: FileHandle;
+  let blocker: LockIdentity | undefined;
   for (;;) {
     try {
-      const handle = await open(lockPath, 'wx', 0o600);
-      try {
-        await handle.writeFile(owner);
-      } finally {
-        await handle.close();
-      }
+      handle = await open(lockPath, 'wx', 0o600);
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new SessionError('STORE_ERROR', `cannot create lock file ${lockPath}: ${(error as Error).message}`, { cause: error });
       }
-      const stale = await staleLock(lockPath, staleMs);
-      if (stale) {
-        await breakLock(lockPath, stale);
-        continue;
-      }
+      blocker = await readLock(lockPath).catch(() => undefined);
+      if (blocker && isStale(blocker, staleMs) && (await breakLock(lockPath, blocker))) continue;
       if (Date.now() > deadline) {
-        throw new SessionError('STORE_UNAVAILABLE', `timed out after ${timeoutMs} ms waiting for lock ${lockPath}`);
+        const what = blocker?.notALock ? ` (${lockPath} is ${blocker.notALock}, not a lock file, and could not be removed; remove it)` : '';
+        throw new SessionError('STORE_UNAVAILABLE', `timed out after ${timeoutMs} ms waiting for lock ${lockPath}${what}`);
       }
       await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
       delay = Math.min(delay * 2, 50);
     }
   }
+  held.add(owner);
+  // Keep the lock's mtime fresh while `critical` runs, so the age limit never breaks a live holder.
+  const refresh = setInterval(() => {
+    const now = new Date();
+    handle.utimes(now, now).catch(() => {});
+  }, Math.max(staleMs / 3, 10));
+  refresh.unref();
   try {
+    await handle.writeFile(owner);
     return await critical();
   } finally {
+    clearInterval(refresh);
+    held.delete(owner);
     await rm(lockPath, { force: true });
+    await handle.close();
   }
 }
 
@@ -65,55 +94,89 @@ interface LockIdentity {
   owner: string;
   ino: number;
   mtimeMs: number;
+  /** Set when the path is not a regular file: what it is instead. */
+  notALock?: string;
 }
 
-/** Owner and file identity read through one handle, so they describe the same lock file. */
-async function readLock(lockPath: string): Promise<LockIdentity> {
-  const handle = await open(lockPath, 'r');
+function describe(info: Stats): string | undefined {
+  if (info.isFile()) return undefined;
+  if (info.isSymbolicLink()) return 'a symbolic link';
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isDirectory()) return 'a directory';
+  if (info.isSocket()) return 'a socket';
+  return 'a device';
+}
+
+/** Owner and file identity read through one handle, so they describe the same lock file; undefined if gone. */
+async function readLock(lockPath: string): Promise<LockIdentity | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(lockPath, OPEN_UNTRUSTED);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // ELOOP: a symlink (never followed); ENXIO: a socket. Neither is a lock file.
+    const info = await lstat(lockPath).catch(() => undefined);
+    if (!info) return undefined;
+    return { owner: '', ino: info.ino, mtimeMs: info.mtimeMs, notALock: describe(info) ?? 'unreadable' };
+  }
   try {
     const info = await handle.stat();
-    return { owner: await handle.readFile('utf8'), ino: info.ino, mtimeMs: info.mtimeMs };
+    const notALock = describe(info);
+    if (notALock) return { owner: '', ino: info.ino, mtimeMs: info.mtimeMs, notALock };
+    const buffer = Buffer.alloc(Math.min(info.size, MAX_OWNER_BYTES));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return { owner: buffer.toString('utf8', 0, bytesRead), ino: info.ino, mtimeMs: info.mtimeMs };
   } finally {
     await handle.close();
   }
 }
 
-/** The lock's identity if it is stale (owner dead, or too old to trust), else undefined. */
-async function staleLock(lockPath: string, staleMs: number): Promise<LockIdentity | undefined> {
-  try {
-    const identity = await readLock(lockPath);
-    const { owner } = identity;
-    const [, pid, host] = /^(\d+)@([^#]*)/.exec(owner) ?? [];
-    if (pid !== undefined && host === hostname()) return isAlive(Number(pid)) ? undefined : identity;
-    const age = Date.now() - identity.mtimeMs;
-    return age > (owner === '' ? Math.min(staleMs, EMPTY_LOCK_STALE_MS) : staleMs) ? identity : undefined;
-  } catch {
-    // Gone already (released), or being written this instant: not stale, try again.
-    return undefined;
+/** Whether a lock can be taken over (see withFileLock). */
+function isStale(lock: LockIdentity, staleMs: number): boolean {
+  if (lock.notALock) return true;
+  const { owner } = lock;
+  const [, pid, host, thread] = /^(\d+)@([^#]*)(?:#t(\d+)\.)?/.exec(owner) ?? [];
+  if (pid !== undefined && host === hostname()) {
+    if (Number(pid) === process.pid) {
+      if (held.has(owner)) return false;
+      // Another worker thread of this process may hold it; it cannot be asked, so the age limit decides.
+      if (thread === undefined || Number(thread) === threadId) return true;
+    } else if (!isAlive(Number(pid))) {
+      return true;
+    }
   }
+  // A live pid may be an unrelated process that reused the number; a lock from another host
+  // cannot be checked at all. An abandoned lock stops being refreshed, so its age tells.
+  const age = Date.now() - lock.mtimeMs;
+  return age > (owner === '' ? Math.min(staleMs, EMPTY_LOCK_STALE_MS) : staleMs);
 }
 
 /**
- * Removes a stale lock, unless it was replaced meanwhile. Several waiters may find the same
- * stale lock; without the breaker file, one could remove it, another take the lock, and a
- * third, still holding its old verdict, remove that live lock: two holders at once.
+ * Removes a stale lock, unless it was replaced meanwhile; true if it is gone. Several waiters
+ * may find the same stale lock; without the breaker file, one could remove it, another take the
+ * lock, and a third, still holding its old verdict, remove that live lock: two holders at once.
  */
-async function breakLock(lockPath: string, stale: LockIdentity): Promise<void> {
+async function breakLock(lockPath: string, stale: LockIdentity): Promise<boolean> {
   const breaker = `${lockPath}.break.lock`;
   try {
     await (await open(breaker, 'wx', 0o600)).close();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
     // Another waiter is breaking it; retry then, or clear a breaker its maker died holding.
-    const info = await stat(breaker).catch(() => undefined);
-    if (info && Date.now() - info.mtimeMs > BREAKER_STALE_MS) await rm(breaker, { force: true });
-    return;
+    const info = await lstat(breaker).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > BREAKER_STALE_MS) await rm(breaker, { force: true }).catch(() => {});
+    return false;
   }
   try {
     const now = await readLock(lockPath);
-    if (now.owner === stale.owner && now.ino === stale.ino && now.mtimeMs === stale.mtimeMs) await rm(lockPath, { force: true });
+    if (!now) return true;
+    if (now.owner !== stale.owner || now.ino !== stale.ino || now.mtimeMs !== stale.mtimeMs) return false;
+    await rm(lockPath, { force: true });
+    return true;
   } catch {
-    // Released meanwhile: nothing to break.
+    // Could not be removed (a directory planted as the lock): the wait goes on, bounded by the timeout.
+    return false;
   } finally {
     await rm(breaker, { force: true });
   }

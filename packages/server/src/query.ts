@@ -108,6 +108,11 @@ export function normalizeAddress(address: string | undefined): string | undefine
 
 /** The client address of a Node request; X-Forwarded-For's first hop only when trusted. */
 export function remoteAddressOf(query: Query | undefined, trustProxy: boolean): string | undefined {
+  if (query && isRequest(query)) {
+    // A WHATWG Request has no socket: only a trusted proxy's header can say who sent it.
+    const first = trustProxy ? query.headers.get('x-forwarded-for')?.split(',')[0]?.trim() : undefined;
+    return first ? normalizeAddress(first) : undefined;
+  }
   if (!query || !isIncomingMessage(query)) return undefined;
   if (trustProxy) {
     const forwarded = query.headers['x-forwarded-for'];

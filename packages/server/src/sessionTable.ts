@@ -42,8 +42,52 @@ function isInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value);
 }
 
+// Perl's Syck-based JSON and YAML quote every integer of ten digits or more (and Perl code may
+// hold any number as a string), so a Perl-written table can carry its times as digit strings and
+// an `id:incr` id as a number. Only the reserved keys are read this way; params stay as stored.
+const DIGITS = /^-?\d{1,15}$/;
+
+function numberFromDigits(value: unknown): unknown {
+  return typeof value === 'string' && DIGITS.test(value) ? Number(value) : value;
+}
+
+/** Reserved keys as Perl may have written them, in the types the session works with. */
+function normalizeReserved(table: SessionTable): void {
+  if (isInteger(table[ID])) table[ID] = String(table[ID]);
+  for (const key of [CTIME, ATIME, ETIME]) {
+    if (Object.hasOwn(table, key)) table[key] = numberFromDigits(table[key]);
+  }
+  const list = getKey(table, EXPIRE_LIST);
+  if (list !== null && typeof list === 'object' && !Array.isArray(list)) {
+    for (const name of Object.keys(list)) {
+      const seconds = numberFromDigits((list as SessionTable)[name]);
+      Object.defineProperty(list, name, { value: seconds, writable: true, enumerable: true, configurable: true });
+    }
+  }
+}
+
+/**
+ * The session's last access: the later of the atime a driver keeps beside the data (its cheap
+ * touch: a file's mtime, an SQL column) and the data's own `_SESSION_ATIME`, which is the only
+ * one another writer of the same store (Perl's CGI::Session, or a copy written by a flush) moves.
+ */
+export function lastAccess(table: SessionTable, recordAtime: number | undefined): number {
+  const dataAtime = table[ATIME] as number;
+  return recordAtime === undefined || recordAtime < dataAtime ? dataAtime : recordAtime;
+}
+
+/**
+ * The expiry list after a change: with `keepEmpty` (sharing a store with Perl CGI::Session) an
+ * empty list stays `{}` as Perl writes it, else the key is dropped.
+ */
+export function setExpireList(table: SessionTable, list: Record<string, number>, keepEmpty: boolean): void {
+  if (Object.keys(list).length === 0 && !keepEmpty) delete table[EXPIRE_LIST];
+  else setKey(table, EXPIRE_LIST, list);
+}
+
 /** S16: stored data must be a table with an id and integer times; anything else is CORRUPT. */
 export function checkTable(value: unknown, id: string): SessionTable {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) normalizeReserved(value as SessionTable);
   const ok =
     value !== null &&
     typeof value === 'object' &&

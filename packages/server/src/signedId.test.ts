@@ -102,6 +102,6 @@ describe('signed ids (sessionParams.secret)', () => {
     const store = spyStore();
     const error = await Session.new(store.dsn, null, store.dsnArgs, { secret: secret as string }).catch((e: unknown) => e);
     expect(isSessionError(error) && error.code).toBe('INVALID_ARGUMENT');
-    expect((error as Error).message).toMatch(/secret must be a string of at least 32 characters/);
+    expect((error as Error).message).toMatch(/secret must be a random string of at least 32 bytes/);
   });
 });

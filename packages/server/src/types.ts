@@ -61,6 +61,11 @@ export interface IdGenerator {
   generateId(args: DsnArgs, claimedId?: string): string | Promise<string>;
   /** Whether a claimed id has the shape this generator makes (strict ids). */
   isValidId?(id: string): boolean;
+  /**
+   * Its ids can be guessed or chosen by a client (`incr`, `static`): then a session made from
+   * a request, or whose cookie is built, needs `sessionParams.secret`. @default false
+   */
+  guessable?: boolean;
 }
 
 /** A CGI.pm-like request object. */
@@ -125,6 +130,41 @@ export interface SessionParams {
    * Switching it on or off orphans the sessions stored the other way. @default false
    */
   hashIds?: boolean;
+  /**
+   * How long an id that `regenerate()` or `delete()` removed is remembered (seconds or a
+   * duration string): a request that still carries it — a write sent before the login's or
+   * logout's response arrived — is refused with `SessionError` code `STALE` instead of being
+   * given a new session and a Set-Cookie that would overwrite the browser's newer cookie. What
+   * is kept is a tiny tombstone, purged like an expired session; it never leads to the new id.
+   * Only ids claimed from a request are checked; `0` leaves no tombstones. @default 60
+   */
+  staleGrace?: number | string;
+  /**
+   * Keys the opaque `tag` the browser gets instead of the session id (HMAC-SHA256 of the id).
+   * Give every process that shares a store the same value. @default derived from `secret`,
+   * else a fixed key (one-way for the default random ids; set it for guessable ids)
+   */
+  tagKey?: string;
+  /**
+   * `'cgi-session'`: the store is shared with a running Perl CGI::Session app
+   * (docs/migrating-from-perl.md). Every flush after a load writes `_SESSION_ATIME` into the
+   * data (Perl reads atime only there, never a file's mtime or an SQL column), a new session
+   * always stores `_SESSION_REMOTE_ADDR` (`""` when unknown, as Perl does, whose `-ip_match`
+   * deletes sessions without it), and an emptied expiry list stays `{}`.
+   * @default undefined (isosession's own format)
+   */
+  compat?: 'cgi-session';
+  /**
+   * Largest serialized size of one param (its name and value), in bytes. A longer string is
+   * refused at `param()`, anything else at `flush()`: `TOO_LARGE`, nothing stored.
+   * @default 65536 (64 KiB)
+   */
+  maxParamBytes?: number;
+  /**
+   * Largest serialized size of the whole session, in bytes: a flush that would store more (and
+   * more than is stored now) is refused with `TOO_LARGE`, nothing stored. @default 262144 (256 KiB)
+   */
+  maxSessionBytes?: number;
   /** Clock in milliseconds, for tests. @default Date.now */
   now?: () => number;
 }

@@ -48,7 +48,7 @@ describe.runIf(available)('createPostgresSessionBus', () => {
       });
       await spy.query(`LISTEN ${spy.escapeIdentifier(channel)}`);
       const id = randomBytes(16).toString('hex');
-      await bus.publish({ id, version: 3, snapshot: { id, params: { theme: 'dark' }, version: 3, ctime: 1, atime: 1, expiresAt: null, paramExpiresAt: {}, isNew: false } });
+      await bus.publish({ id, version: 3, snapshot: { tag: 'tag-of-the-session', params: { theme: 'dark' }, version: 3, ctime: 1, atime: 1, expiresAt: null, paramExpiresAt: {}, isNew: false } });
       await bus.publish({ id, version: 0, deleted: true });
       while (payloads.length < 2) await new Promise<void>((resolve) => (wake = resolve));
       for (const payload of payloads) {

@@ -55,7 +55,7 @@ describe.runIf(available)('createRedisSessionBus', () => {
       });
       await spy.psubscribe(`${prefix}*`);
       const id = randomBytes(16).toString('hex');
-      await bus.publish({ id, version: 3, snapshot: { id, params: { theme: 'dark' }, version: 3, ctime: 1, atime: 1, expiresAt: null, paramExpiresAt: {}, isNew: false } });
+      await bus.publish({ id, version: 3, snapshot: { tag: 'tag-of-the-session', params: { theme: 'dark' }, version: 3, ctime: 1, atime: 1, expiresAt: null, paramExpiresAt: {}, isNew: false } });
       await bus.publish({ id, version: 0, deleted: true });
       while (seen.length < 2) await new Promise<void>((resolve) => (wake = resolve));
       expect(seen.map(([channel]) => channel)).toEqual([prefix + sessionIdHash(id), prefix + sessionIdHash(id)]);
@@ -154,9 +154,15 @@ describe.runIf(available)('createRedisSessionBus', () => {
     }
   });
 
-  it('refuses both client and url, and a connection name Redis would refuse', () => {
+  it('refuses both client and url, a connection name Redis would refuse, and an empty or broken node list', () => {
     const client = new Redis(url, { lazyConnect: true });
-    for (const attempt of [() => createRedisSessionBus({ client, url }), () => createRedisSessionBus({ connectionName: 'has space' })]) {
+    const attempts = [
+      () => createRedisSessionBus({ client, url }),
+      () => createRedisSessionBus({ connectionName: 'has space' }),
+      () => createRedisSessionBus({ url: [] }),
+      () => createRedisSessionBus({ url: [6379] as unknown as string[] }),
+    ];
+    for (const attempt of attempts) {
       let error: unknown;
       try {
         attempt();

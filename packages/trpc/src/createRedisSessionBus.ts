@@ -1,5 +1,5 @@
 import { SessionError } from '@isosession/core';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { backoffMs, createSessionBusHub, decodeChange, encodeChange, sessionIdHash } from './sessionBusHub.js';
 import type { ClosableSessionBus } from './sessionBusHub.js';
 
@@ -8,14 +8,22 @@ export interface RedisSessionBusOptions {
    * Your ioredis client. The bus publishes through it and subscribes on a `duplicate()` of it
    * (a connection in subscriber mode can do nothing else); it never closes yours.
    */
-  client?: Redis;
-  /** Instead of `client`: the bus opens (and `close()` closes) its own connections. @default 'redis://127.0.0.1:6379' */
-  url?: string;
+  client?: Redis | Cluster;
+  /**
+   * Instead of `client`: the bus opens (and `close()` closes) its own connections. A list of
+   * URLs is a Redis Cluster's nodes (any few of them). @default 'redis://127.0.0.1:6379'
+   */
+  url?: string | string[];
   /** Channels are this prefix + the SHA-256 of the session id. @default 'isosession:' */
   channelPrefix?: string;
   /** The subscriber connection's name in `CLIENT LIST`. @default 'isosession-bus' */
   connectionName?: string;
 }
+
+// On a Redis Cluster the bus uses sharded pub/sub (Redis 7+): SPUBLISH goes to the master
+// of the channel's slot and its replicas only, and SSUBSCRIBE listens there, so each
+// message crosses one shard instead of being broadcast over the cluster bus to every node
+// (what classic PUBLISH does on a cluster, whose cost grows with the number of nodes).
 
 // The subscriber waits out outages (its SUBSCRIBEs queue, it reconnects forever), whatever
 // the user's client is set to: a watcher must come back by itself.
@@ -46,6 +54,10 @@ export function createRedisSessionBus(options: RedisSessionBusOptions = {}): Clo
     throw new SessionError('INVALID_ARGUMENT', 'createRedisSessionBus: pass either client or url, not both');
   }
   const url = options.url ?? 'redis://127.0.0.1:6379';
+  if (Array.isArray(url) ? url.length === 0 || !url.every((entry) => typeof entry === 'string') : typeof url !== 'string') {
+    throw new SessionError('INVALID_ARGUMENT', `createRedisSessionBus: url must be a redis:// URL or a non-empty list of a Redis Cluster's node URLs, got ${JSON.stringify(url)}`);
+  }
+  const onCluster = client === undefined ? Array.isArray(url) : isCluster(client);
   const prefix = options.channelPrefix ?? 'isosession:';
   if (typeof prefix !== 'string') throw new SessionError('INVALID_ARGUMENT', 'createRedisSessionBus: channelPrefix must be a string');
   const connectionName = options.connectionName ?? 'isosession-bus';
@@ -55,63 +67,109 @@ export function createRedisSessionBus(options: RedisSessionBusOptions = {}): Clo
   }
   const hub = createSessionBusHub('Redis session bus');
   let closed = false;
-  let publisher: Promise<Redis> | undefined;
-  let subscriber: Promise<Redis> | undefined;
+  let publisher: Promise<Redis | Cluster> | undefined;
+  let subscriber: Promise<Redis | Cluster> | undefined;
 
-  async function ioredis(): Promise<typeof import('ioredis').Redis> {
+  async function ioredis(): Promise<{ Redis: typeof import('ioredis').Redis; Cluster: typeof import('ioredis').Cluster }> {
     try {
-      return (await import('ioredis')).Redis;
+      const { Redis, Cluster } = await import('ioredis');
+      return { Redis, Cluster };
     } catch (error) {
       throw new SessionError('INVALID_ARGUMENT', 'createRedisSessionBus needs ioredis: npm install ioredis', { cause: error });
     }
   }
 
-  function getPublisher(): Promise<Redis> {
+  function getPublisher(): Promise<Redis | Cluster> {
     publisher ??= (async () => {
       if (client) return client;
-      const RedisClass = await ioredis();
-      const own = new RedisClass(url, {
+      const { Redis: RedisClass, Cluster: ClusterClass } = await ioredis();
+      const connection: RedisOptions = {
         connectionName: `${connectionName}:pub`,
         // Bounded: a publish during an outage fails within 2 s instead of piling up.
         commandTimeout: 2_000,
         maxRetriesPerRequest: 1,
-        retryStrategy: backoffMs,
-      });
+      };
+      const own = Array.isArray(url)
+        ? new ClusterClass(url.map(hostPort), { redisOptions: { ...connection, ...credentials(url[0]!) }, clusterRetryStrategy: backoffMs, retryDelayOnFailover: 100, retryDelayOnClusterDown: 100 })
+        : new RedisClass(url, { ...connection, retryStrategy: backoffMs });
       own.on('error', (error: unknown) => hub.warn('the publishing connection', error));
       return own;
     })();
     return publisher;
   }
 
-  function getSubscriber(): Promise<Redis> {
+  function getSubscriber(): Promise<Redis | Cluster> {
     subscriber ??= (async () => {
-      const overrides = { ...SUBSCRIBER, connectionName };
-      const sub = client ? client.duplicate(overrides) : new (await ioredis())(url, overrides);
+      const sub = onCluster ? await clusterSubscriber() : await singleSubscriber();
       // Without an 'error' listener a lost connection would crash the process.
       sub.on('error', (error: unknown) => hub.warn('the subscriber connection', error));
-      sub.on('message', (channel: string, message: string) => {
+      sub.on(onCluster ? 'smessage' : 'message', (channel: string, message: string) => {
         if (!channel.startsWith(prefix)) return;
         const change = decodeChange(message, channel.slice(prefix.length));
         if (change) hub.deliverRemote(change);
-      });
-      let readyBefore = false;
-      sub.on('ready', () => {
-        hub.ok('the subscriber connection');
-        if (!readyBefore) {
-          readyBefore = true;
-          return;
-        }
-        // ioredis has just re-sent every SUBSCRIBE; a PING answered after them means they are
-        // in force, so a reload from now on misses nothing published while disconnected.
-        sub.ping().then(
-          () => hub.resync(),
-          (error: unknown) => hub.warn('resubscribing', error),
-        );
       });
       if (closed) sub.disconnect();
       return sub;
     })();
     return subscriber;
+  }
+
+  async function singleSubscriber(): Promise<Redis> {
+    const overrides = { ...SUBSCRIBER, connectionName };
+    const sub = client ? (client as Redis).duplicate(overrides) : new (await ioredis()).Redis(url as string, overrides);
+    let readyBefore = false;
+    sub.on('ready', () => {
+      hub.ok('the subscriber connection');
+      if (!readyBefore) {
+        readyBefore = true;
+        return;
+      }
+      // ioredis has just re-sent every SUBSCRIBE; a PING answered after them means they are
+      // in force, so a reload from now on misses nothing published while disconnected.
+      sub.ping().then(
+        () => hub.resync(),
+        (error: unknown) => hub.warn('resubscribing', error),
+      );
+    });
+    return sub;
+  }
+
+  /**
+   * A Cluster client with one subscriber connection per master that serves a watched
+   * channel's slot. When a master fails, ioredis replaces its subscriber with one on the
+   * promoted replica; we then SSUBSCRIBE every watched channel again ourselves (a no-op where
+   * ioredis already did) and tell every watcher to reload, because messages published while
+   * the shard had no subscriber are gone.
+   */
+  async function clusterSubscriber(): Promise<Cluster> {
+    const overrides: ClusterOptions = {
+      shardedSubscribers: true,
+      enableOfflineQueue: true,
+      clusterRetryStrategy: backoffMs,
+      retryDelayOnFailover: 100,
+      retryDelayOnClusterDown: 100,
+      redisOptions: { connectionName, maxRetriesPerRequest: null },
+    };
+    const sub = client
+      ? (client as Cluster).duplicate(undefined, { ...(client as Cluster).options, ...overrides, redisOptions: { ...(client as Cluster).options.redisOptions, ...overrides.redisOptions } })
+      : new (await ioredis()).Cluster((url as string[]).map(hostPort), { ...overrides, redisOptions: { ...overrides.redisOptions, ...credentials((url as string[])[0]!) } });
+    let resubscribing: NodeJS.Timeout | undefined;
+    sub.on('+subscriber', () => {
+      // Several subscribers may be replaced at once: one resubscription after the last.
+      clearTimeout(resubscribing);
+      resubscribing = setTimeout(() => {
+        if (closed) return;
+        const hashes = hub.hashes();
+        Promise.all(hashes.map((hash) => sub.ssubscribe(prefix + hash))).then(
+          () => {
+            hub.ok('the subscriber connection');
+            hub.resync(hashes);
+          },
+          (error: unknown) => hub.warn('resubscribing', error),
+        );
+      }, 100);
+    });
+    return sub;
   }
 
   /**
@@ -124,10 +182,10 @@ export function createRedisSessionBus(options: RedisSessionBusOptions = {}): Clo
       .then(async (sub) => {
         if (closed) return;
         if (!hub.has(hash)) {
-          await sub.unsubscribe(prefix + hash);
+          await (onCluster ? sub.sunsubscribe(prefix + hash) : sub.unsubscribe(prefix + hash));
           return;
         }
-        await sub.subscribe(prefix + hash);
+        await (onCluster ? sub.ssubscribe(prefix + hash) : sub.subscribe(prefix + hash));
         // Listening starts after the watcher's first read: whatever changed in between is reloaded.
         hub.resync([hash]);
       })
@@ -142,7 +200,9 @@ export function createRedisSessionBus(options: RedisSessionBusOptions = {}): Clo
       if (closed) return;
       try {
         const pub = await getPublisher();
-        await pub.publish(prefix + sessionIdHash(change.id), encodeChange(change, hub.origin, false));
+        const channel = prefix + sessionIdHash(change.id);
+        const message = encodeChange(change, hub.origin, false);
+        await (onCluster ? pub.spublish(channel, message) : pub.publish(channel, message));
         hub.ok('publishing');
       } catch (error) {
         hub.warn('publishing', error);
@@ -164,4 +224,21 @@ export function createRedisSessionBus(options: RedisSessionBusOptions = {}): Clo
       if (pub && pub !== client) pub.disconnect();
     },
   };
+}
+
+function isCluster(client: Redis | Cluster): client is Cluster {
+  return (client as Cluster).isCluster === true;
+}
+
+function hostPort(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: parsed.port === '' ? 6379 : Number(parsed.port) };
+}
+
+function credentials(url: string): { username?: string; password?: string } {
+  const parsed = new URL(url);
+  const found: { username?: string; password?: string } = {};
+  if (parsed.username) found.username = decodeURIComponent(parsed.username);
+  if (parsed.password) found.password = decodeURIComponent(parsed.password);
+  return found;
 }

@@ -15,6 +15,12 @@ export interface SessionContext {
   req?: Query;
   /** Where Set-Cookie and `Cache-Control: no-store` go; none: the cookie is not sent. */
   resHeaders?: ResponseHeaderSink;
+  /**
+   * The client's address, for `ipMatch`. A Node request's socket gives it by itself, and
+   * `sessionParams.trustProxy` takes X-Forwarded-For's first hop; a WHATWG Request carries
+   * none, so a fetch runtime passes it here (with ipMatch on and no address, every call fails).
+   */
+  remoteAddr?: string;
 }
 
 /**
@@ -22,6 +28,6 @@ export interface SessionContext {
  * and for `createCaller` with a Request. The session is loaded by each procedure, with the
  * router's DSN and params; this only keeps the request and the response headers.
  */
-export function createSessionContext(opts: { req: Request | Query; resHeaders?: ResponseHeaderSink }): SessionContext {
-  return { req: opts.req, resHeaders: opts.resHeaders };
+export function createSessionContext(opts: { req: Request | Query; resHeaders?: ResponseHeaderSink; remoteAddr?: string }): SessionContext {
+  return opts.remoteAddr === undefined ? { req: opts.req, resHeaders: opts.resHeaders } : { req: opts.req, resHeaders: opts.resHeaders, remoteAddr: opts.remoteAddr };
 }

@@ -107,10 +107,10 @@ for (const store of stores) {
 
     it('sets an HttpOnly, SameSite=Lax cookie with the session id and keeps responses out of caches', async () => {
       const { client, jar } = browserClient(server.origin);
-      const snapshot = await client.get.query();
-      expect(jar.setCookies[0]).toMatch(new RegExp(`^CGISESSID=${snapshot.id}; Path=/; HttpOnly; SameSite=Lax$`));
-      expect(jar.jar.get('CGISESSID')).toBe(snapshot.id);
-      expect((await client.get.query()).id).toBe(snapshot.id);
+      const snapshot = await client.set.mutate({ name: 'counter', value: 0 });
+      const id = jar.jar.get('CGISESSID') as string;
+      expect(jar.setCookies[0]).toMatch(new RegExp(`^CGISESSID=${id}; Max-Age=86400; Path=/; Expires=[^;]+; HttpOnly; SameSite=Lax$`));
+      expect((await client.get.query()).tag).toBe(snapshot.tag);
     });
 
     it('enforces the schemas: BAD_REQUEST with the issues in error.data, FORBIDDEN for read-only', async () => {
@@ -136,7 +136,7 @@ for (const store of stores) {
         client.set.mutate({ name: 'lastSeen', value: when }),
         client.set.mutate({ name: 'theme', value: 'dark' }),
       ]);
-      expect(new Set([a.id, b.id, c.id]).size).toBe(1);
+      expect(new Set([a.tag, b.tag, c.tag]).size).toBe(1);
       const snapshot = await client.get.query();
       expect(snapshot.params.cart).toEqual([{ sku: 'tea', qty: 2 }]);
       expect(snapshot.params.lastSeen).toEqual(when);
@@ -146,8 +146,8 @@ for (const store of stores) {
 
     it('private params never appear in any response, streamed ones included', async () => {
       const { client, jar, streamed } = browserClient(server.origin);
-      const { id } = await client.get.query();
-      const session = await Session.load(config.dsn, id, config.dsnArgs);
+      await client.set.mutate({ name: 'counter', value: 0 });
+      const session = await Session.load(config.dsn, jar.jar.get('CGISESSID') as string, config.dsnArgs);
       session.param({ userId: PRIVATE.userId, csrfSecret: PRIVATE.csrfSecret, user: 'ada' });
       await session.flush();
 
@@ -172,9 +172,9 @@ for (const store of stores) {
 
     it('watch streams this session\'s changes made by another client over SSE', async () => {
       const a = browserClient(server.origin);
-      const { id } = await a.client.get.query();
+      await a.client.set.mutate({ name: 'counter', value: 0 });
       const b = browserClient(server.origin);
-      b.jar.jar.set('CGISESSID', id);
+      b.jar.jar.set('CGISESSID', a.jar.jar.get('CGISESSID') as string);
       const seen: { version: number; theme: string }[] = [];
       const subscription = a.client.watch.subscribe(undefined, {
         onData: ({ data }) => seen.push({ version: data.version, theme: data.params.theme }),
@@ -188,11 +188,42 @@ for (const store of stores) {
 
     it('destroy replaces the cookie with a fresh session', async () => {
       const { client, jar } = browserClient(server.origin);
-      const { id } = await client.set.mutate({ name: 'theme', value: 'dark' });
+      const { tag } = await client.set.mutate({ name: 'theme', value: 'dark' });
+      const id = jar.jar.get('CGISESSID') as string;
       const fresh = await client.destroy.mutate();
-      expect(fresh.id).not.toBe(id);
-      expect(jar.jar.get('CGISESSID')).toBe(fresh.id);
+      expect(fresh.tag).not.toBe(tag);
+      expect(jar.jar.get('CGISESSID')).toBeUndefined();
       expect((await Session.load(config.dsn, id, config.dsnArgs)).isEmpty()).toBe(true);
+    });
+
+    it('a call carrying a cookie a login replaced moments ago: 409 STALE, no Set-Cookie, nothing minted; the retry with the new cookie lands', async () => {
+      const { client, jar } = browserClient(server.origin);
+      await client.set.mutate({ name: 'theme', value: 'dark' });
+      const oldId = jar.jar.get('CGISESSID')!;
+      // The login, in another request of this browser, whose response has not arrived yet.
+      const login = await Session.new(config.dsn, new Request(server.origin, { headers: { cookie: `CGISESSID=${oldId}` } }), config.dsnArgs);
+      login.regenerate();
+      login.param('user', 'erin');
+      await login.flush();
+      const cookiesBefore = jar.setCookies.length;
+      for (const call of [
+        () => client.set.mutate({ name: 'cart', value: [{ sku: 'mug', qty: 1 }] }),
+        () => client.clear.mutate({ names: ['theme'] }),
+        () => client.get.query(),
+        () => client.destroy.mutate(),
+      ]) {
+        const stale = await clientError(call());
+        expect(stale.data?.httpStatus).toBe(409);
+        expect(stale.data?.sessionCode).toBe('STALE');
+        expect(stale.message).toMatch(/login or logout replaced .* retry with the current cookie/);
+      }
+      expect(jar.setCookies.length).toBe(cookiesBefore);
+      expect(jar.jar.get('CGISESSID')).toBe(oldId);
+      // The login's response arrives; the browser retries with the cookie it now holds.
+      jar.jar.set('CGISESSID', login.id()!);
+      const retried = await client.set.mutate({ name: 'cart', value: [{ sku: 'mug', qty: 1 }] });
+      expect(retried.params).toMatchObject({ cart: [{ sku: 'mug', qty: 1 }], user: 'erin', theme: 'dark' });
+      expect(jar.jar.get('CGISESSID')).toBe(login.id());
     });
 
     it('refuses a cross-site write with 403', async () => {
@@ -232,9 +263,9 @@ describe('session router on the Node adapter (createNodeSessionContext)', () => 
   it('sets the cookie through the Node response and reads it back', async () => {
     const { client, jar } = browserClient(origin);
     const first = await client.set.mutate({ name: 'counter', value: 7 });
-    expect(jar.jar.get('CGISESSID')).toBe(first.id);
+    expect(jar.jar.get('CGISESSID')).toMatch(/^[0-9a-f]{32}$/);
     const again = await client.get.query();
-    expect(again).toMatchObject({ id: first.id, isNew: false, params: { counter: 7 } });
+    expect(again).toMatchObject({ tag: first.tag, isNew: false, params: { counter: 7 } });
     const bad = await clientError(client.set.mutate({ name: 'counter', value: 1.5 }));
     expect(bad.data?.code).toBe('BAD_REQUEST');
   });

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TRPCError } from '@trpc/server';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
@@ -72,21 +73,42 @@ describe('createSessionRouter through createCaller (file store)', () => {
 
   const load = (id: string) => Session.load('driver:file', id, store.dsnArgs);
 
-  it('get creates a session, sets its cookie and says isNew once', async () => {
+  it('cookie-less gets store nothing: 200 visits leave no file, no cookie; the first write creates the session with the default idle expiry', async () => {
+    for (let i = 0; i < 200; i++) {
+      const visitor = browser(router);
+      const answer = await visitor.caller().get();
+      expect(answer).toMatchObject({ isNew: true, params: { theme: 'light', cart: [], counter: 0, lastSeen: null, user: null } });
+      expect(visitor.responses[0]!.getSetCookie()).toEqual([]);
+      expect(visitor.responses[0]!.get('cache-control')).toBe('no-store');
+    }
+    expect(readdirSync(store.directory)).toEqual([]);
+    // Clearing what a visitor never had, and logging out without a session, store nothing either.
     const b = browser(router);
-    const first = await b.caller().get();
-    expect(first.id).toMatch(/^[0-9a-f]{32}$/);
+    await b.caller().clear({ names: ['theme'] });
+    await b.caller().destroy();
+    expect(readdirSync(store.directory)).toEqual([]);
+    expect(b.cookie).toBeUndefined();
+
+    const first = await b.caller().set({ name: 'theme', value: 'dark' });
+    const id = b.cookie as string;
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(first.tag).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(first.isNew).toBe(true);
-    expect(first.params).toEqual({ theme: 'light', cart: [], counter: 0, lastSeen: null, user: null });
-    expect(first.version).toBeGreaterThan(0);
-    const headers = b.responses[0]!;
-    expect(headers.getSetCookie()[0]).toMatch(new RegExp(`^CGISESSID=${first.id}; .*HttpOnly`, 'i'));
-    expect(headers.get('cache-control')).toBe('no-store');
-    expect((await load(first.id)).isEmpty()).toBe(false);
+    expect(b.responses.at(-1)!.getSetCookie()[0]).toMatch(new RegExp(`^CGISESSID=${id}; Max-Age=86400; .*HttpOnly`, 'i'));
+    expect((await load(id)).expire()).toBe(24 * 3600);
+    expect(readdirSync(store.directory)).toHaveLength(1);
 
     const second = await b.caller().get();
-    expect(second.id).toBe(first.id);
+    expect(second.tag).toBe(first.tag);
     expect(second.isNew).toBe(false);
+    // Configurable, and off with false.
+    const custom = browser(createTestRouter({ ...options, idleExpiry: '30m' }));
+    await custom.caller().set({ name: 'theme', value: 'dark' });
+    expect((await load(custom.cookie as string)).expire()).toBe(1800);
+    const none = browser(createTestRouter({ ...options, idleExpiry: false }));
+    await none.caller().set({ name: 'theme', value: 'dark' });
+    expect((await load(none.cookie as string)).expire()).toBeUndefined();
+    expect(() => createTestRouter({ ...options, idleExpiry: 'soon' })).toThrow(/soon/);
   });
 
   it('set stores a valid value, returns the new snapshot with a higher version', async () => {
@@ -95,7 +117,7 @@ describe('createSessionRouter through createCaller (file store)', () => {
     const after = await b.caller().set({ name: 'theme', value: 'dark' });
     expect(after.params.theme).toBe('dark');
     expect(after.version).toBeGreaterThan(before.version);
-    expect((await load(before.id)).param('theme')).toBe('dark');
+    expect((await load(b.cookie as string)).param('theme')).toBe('dark');
   });
 
   it('superjson carries a Date param through set and get (with the superjson serializer in the store)', async () => {
@@ -109,7 +131,8 @@ describe('createSessionRouter through createCaller (file store)', () => {
 
   it('a value the schema refuses is BAD_REQUEST carrying the issues, and nothing is stored', async () => {
     const b = browser(router);
-    const { id } = await b.caller().get();
+    await b.caller().set({ name: 'counter', value: 0 });
+    const id = b.cookie as string;
     const error = await rejection(b.caller().set({ name: 'cart', value: [{ sku: 'a', qty: 0 }] }));
     expect(error.code).toBe('BAD_REQUEST');
     expect(error.message).toContain('"cart"');
@@ -125,8 +148,9 @@ describe('createSessionRouter through createCaller (file store)', () => {
     await b.caller().get();
     const set = (name: string) => b.caller().set({ name, value: 'x' } as never);
     expect((await rejection(set('user'))).code).toBe('FORBIDDEN');
-    expect((await rejection(set('userId'))).code).toBe('FORBIDDEN');
-    expect((await rejection(set('_SESSION_ID'))).code).toBe('FORBIDDEN');
+    // Private names answer as unknown ones: a client cannot probe which exist.
+    expect((await rejection(set('userId'))).code).toBe('BAD_REQUEST');
+    expect((await rejection(set('_SESSION_ID'))).code).toBe('BAD_REQUEST');
     const unknown = await rejection(set('nope'));
     expect(unknown.code).toBe('BAD_REQUEST');
     expect(unknown.message).toContain('theme, cart, counter, lastSeen, user');
@@ -137,7 +161,8 @@ describe('createSessionRouter through createCaller (file store)', () => {
 
   it('private params set by server code never appear in any response', async () => {
     const b = browser(router);
-    const { id } = await b.caller().get();
+    await b.caller().set({ name: 'counter', value: 0 });
+    const id = b.cookie as string;
     const session = await load(id);
     session.param({ userId: PRIVATE.userId, csrfSecret: PRIVATE.csrfSecret, user: 'ada' });
     session.expire('csrfSecret', '1h');
@@ -169,28 +194,32 @@ describe('createSessionRouter through createCaller (file store)', () => {
     let now = Date.UTC(2026, 0, 1);
     router = createTestRouter({ ...options, sessionParams: { now: () => now } });
     const b = browser(router);
-    const { id } = await b.caller().set({ name: 'theme', value: 'dark' });
+    const { tag } = await b.caller().set({ name: 'theme', value: 'dark' });
+    const id = b.cookie as string;
     const session = await Session.load('driver:file', id, store.dsnArgs, { now: () => now });
     session.expire('10m');
     await session.flush();
 
     now += 9 * 60 * 1000;
     const live = await b.caller().get();
-    expect(live).toMatchObject({ id, isNew: false, params: { theme: 'dark' } });
+    expect(live).toMatchObject({ tag, isNew: false, params: { theme: 'dark' } });
 
     now += 10 * 60 * 1000;
     const fresh = await b.caller().get();
-    expect(fresh.id).not.toBe(id);
+    expect(fresh.tag).not.toBe(tag);
     expect(fresh.isNew).toBe(true);
     expect(fresh.params.theme).toBe('light');
-    expect(b.cookie).toBe(fresh.id);
+    // Stored (and its cookie sent) once something is written to it.
+    await b.caller().set({ name: 'theme', value: 'dark' });
+    expect(b.cookie).not.toBe(id);
   });
 
   it('S43: per-param expiry shows as paramExpiresAt, and the param reads as its default once it lapses', async () => {
     let now = Date.UTC(2026, 0, 1);
     router = createTestRouter({ ...options, sessionParams: { now: () => now } });
     const b = browser(router);
-    const { id } = await b.caller().set({ name: 'theme', value: 'dark' });
+    const { tag } = await b.caller().set({ name: 'theme', value: 'dark' });
+    const id = b.cookie as string;
     const session = await Session.load('driver:file', id, store.dsnArgs, { now: () => now });
     session.expire('theme', '10m');
     session.expire('csrfSecret', '1m');
@@ -204,37 +233,57 @@ describe('createSessionRouter through createCaller (file store)', () => {
 
     now += 11 * 60 * 1000;
     const later = await b.caller().get();
-    expect(later.id).toBe(id);
+    expect(later.tag).toBe(tag);
     expect(later.params.theme).toBe('light');
   });
 
   it('destroy removes the session and starts a fresh one', async () => {
     const b = browser(router);
-    const { id } = await b.caller().set({ name: 'theme', value: 'dark' });
+    const { tag } = await b.caller().set({ name: 'theme', value: 'dark' });
+    const id = b.cookie as string;
     const fresh = await b.caller().destroy();
-    expect(fresh.id).not.toBe(id);
+    expect(fresh.tag).not.toBe(tag);
     expect(fresh.isNew).toBe(true);
     expect(fresh.params.theme).toBe('light');
     expect((await load(id)).isEmpty()).toBe(true);
-    expect(b.cookie).toBe(fresh.id);
+    expect(b.cookie).not.toBe(id);
   });
 
   it('a new session is not stored when its cookie cannot be sent (no resHeaders)', async () => {
     const snapshot = await router.createCaller(createSessionContext({ req: new Request(ORIGIN) })).get();
     expect(snapshot.isNew).toBe(true);
-    expect((await load(snapshot.id)).isEmpty()).toBe(true);
+    expect(readdirSync(store.directory)).toEqual([]);
+  });
+
+  it('a cookie a login replaced moments ago: a server-side get (no resHeaders) answers the defaults; a browser\'s get is STALE', async () => {
+    const a = browser(router);
+    await a.caller().set({ name: 'theme', value: 'dark' });
+    const oldId = a.cookie!;
+    const login = await Session.new('driver:file', new Request(ORIGIN, { headers: { cookie: `CGISESSID=${oldId}` } }), store.dsnArgs);
+    login.regenerate();
+    await login.flush();
+    const before = readdirSync(store.directory).sort();
+    const rendered = await router.createCaller(createSessionContext({ req: new Request(ORIGIN, { headers: { cookie: `CGISESSID=${oldId}` } }) })).get();
+    expect(rendered).toMatchObject({ isNew: true, params: { theme: 'light' } });
+    const stale = await rejection(a.caller().get());
+    expect(stale.code).toBe('CONFLICT');
+    expect(a.responses.at(-1)!.getSetCookie()).toEqual([]);
+    expect(a.cookie).toBe(oldId);
+    expect(readdirSync(store.directory).sort()).toEqual(before);
   });
 
   it('calls of one request share one session, even when the first one creates it', async () => {
     const resHeaders = new Headers();
     const ctx = createSessionContext({ req: new Request(`${ORIGIN}/trpc`), resHeaders });
     const caller = router.createCaller(ctx);
-    const [a, b, c] = await Promise.all([caller.get(), caller.set({ name: 'theme', value: 'dark' }), caller.set({ name: 'counter', value: 3 })]);
-    expect(new Set([a.id, b.id, c.id]).size).toBe(1);
+    const [b, c] = await Promise.all([caller.set({ name: 'theme', value: 'dark' }), caller.set({ name: 'counter', value: 3 })]);
+    const a = await caller.get();
+    expect(new Set([a.tag, b.tag, c.tag]).size).toBe(1);
     expect(c.params).toMatchObject({ theme: 'dark', counter: 3 });
     // One cookie per distinct value, not one per call.
     expect(resHeaders.getSetCookie().length).toBeLessThan(3);
-    expect((await load(a.id)).param('counter')).toBe(3);
+    const cookie = /^CGISESSID=([^;]*)/.exec(resHeaders.getSetCookie()[0] ?? '')?.[1] as string;
+    expect((await load(cookie)).param('counter')).toBe(3);
   });
 
   it('S54: concurrent requests changing different params lose nothing', async () => {
@@ -243,8 +292,10 @@ describe('createSessionRouter through createCaller (file store)', () => {
       dsnArgs: store.dsnArgs,
       params: Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`p${i}`, { schema: z.number(), default: 0, writable: true as const }])),
     });
-    const first = await many.createCaller(createSessionContext({ req: new Request(ORIGIN), resHeaders: new Headers() })).get();
-    const callerFor = () => many.createCaller(createSessionContext({ req: new Request(ORIGIN, { headers: { cookie: `CGISESSID=${first.id}` } }) }));
+    const firstHeaders = new Headers();
+    await many.createCaller(createSessionContext({ req: new Request(ORIGIN), resHeaders: firstHeaders })).set({ name: 'p0', value: 0 });
+    const cookie = firstHeaders.getSetCookie()[0]?.split(';')[0] as string;
+    const callerFor = () => many.createCaller(createSessionContext({ req: new Request(ORIGIN, { headers: { cookie } }) }));
     await Promise.all(Array.from({ length: 12 }, (_, i) => callerFor().set({ name: `p${i}`, value: i + 1 })));
     const final = await callerFor().get();
     expect(final.params).toEqual(Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`p${i}`, i + 1])));
@@ -279,8 +330,8 @@ describe('createSessionRouter through createCaller (file store)', () => {
       router = createTestRouter({ ...options, bus });
       const b = browser(router);
       const other = browser(router);
-      const { id } = await b.caller().get();
-      other.cookie = id;
+      await b.caller().set({ name: 'counter', value: 0 });
+      other.cookie = b.cookie;
       const stream = await b.caller().watch();
       const envelopes = stream[Symbol.asyncIterator]();
       // createCaller hands out tracked() envelopes as they are: [id, data, symbol].
@@ -291,12 +342,13 @@ describe('createSessionRouter through createCaller (file store)', () => {
           return result.done ? result : { done: false, value: (result.value as unknown as [string, unknown])[1] };
         },
       };
+      const id = b.cookie as string;
       const first = await iterator.next();
-      expect(first.value).toMatchObject({ id, params: { theme: 'light' } });
+      expect(first.value).toMatchObject({ params: { theme: 'light' } });
 
       await other.caller().set({ name: 'theme', value: 'dark' });
       const second = await iterator.next();
-      expect(second.value).toMatchObject({ id, params: { theme: 'dark' }, isNew: false });
+      expect(second.value).toMatchObject({ params: { theme: 'dark' }, isNew: false });
 
       // Server code publishing on the same bus reaches the watcher too.
       const session = await load(id);
@@ -341,11 +393,12 @@ describe('createSessionRouter through createCaller (file store)', () => {
       user: { schema: z.string().nullable(), default: null },
     });
     const shared = createSessionRouter({ dsn: 'driver:file', dsnArgs: store.dsnArgs, params });
-    const caller = shared.createCaller(createSessionContext({ req: new Request(ORIGIN) }));
-    const { id } = await caller.set({ name: 'theme', value: 'dark' });
-    const session = await load(id);
+    const resHeaders = new Headers();
+    const caller = shared.createCaller(createSessionContext({ req: new Request(ORIGIN), resHeaders }));
+    const { tag } = await caller.set({ name: 'theme', value: 'dark' });
+    const session = await load(/^CGISESSID=([^;]*)/.exec(resHeaders.getSetCookie()[0] ?? '')?.[1] as string);
     session.param('userId', PRIVATE.userId);
-    expect(sessionSnapshot(session, params)).toMatchObject({ id, isNew: false, params: { theme: 'dark', user: null } });
+    expect(sessionSnapshot(session, params)).toMatchObject({ tag, isNew: false, params: { theme: 'dark', user: null } });
     expect(JSON.stringify(sessionSnapshot(session, params))).not.toContain(PRIVATE.userId);
     expect(() => defineSessionParams({ theme: { schema: z.string(), default: 1 as unknown as string } })).toThrow(/default of param "theme"/);
   });
@@ -358,7 +411,8 @@ describe('createSessionRouter through createCaller (file store)', () => {
 
   it('a stored value the schema refuses reads as the default', async () => {
     const b = browser(router);
-    const { id } = await b.caller().get();
+    await b.caller().set({ name: 'counter', value: 0 });
+    const id = b.cookie as string;
     const session = await load(id);
     session.param('theme', 'purple');
     await session.flush();

@@ -1,7 +1,7 @@
 import { TRPCError, initTRPC, tracked } from '@trpc/server';
 import superjson from 'superjson';
 import type { SessionSnapshot } from '@isosession/core';
-import { isSessionError } from '@isosession/core';
+import { isSessionError, parseDuration } from '@isosession/core';
 import { Session } from '@isosession/server';
 import type { DsnArgs, Query, SessionParams } from '@isosession/server';
 import type { SessionContext } from './createSessionContext.js';
@@ -12,7 +12,8 @@ import type { CheckedDefinitions, ParamDefinition, ParamDefinitions, ParamIssue,
 import { createMemorySessionBus, sessionChanges } from './SessionBus.js';
 import type { SessionBus } from './SessionBus.js';
 import { sessionSnapshot } from './sessionSnapshot.js';
-import { toTRPCError } from './toTRPCError.js';
+import { clientSessionCode, toTRPCError } from './toTRPCError.js';
+import type { ClientSessionErrorCode } from './toTRPCError.js';
 import { withClaim } from './withClaim.js';
 
 export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
@@ -23,10 +24,17 @@ export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
   /** The public params. Everything not declared here is server-only and never leaves the server. */
   params: TDefs & CheckedDefinitions<TDefs>;
   /**
-   * Names the app keeps on the server (e.g. `userId`): a browser write to one is FORBIDDEN
-   * rather than BAD_REQUEST. `_SESSION_*` names are always private.
+   * Names the app keeps on the server (e.g. `userId`), refused to the browser even if also
+   * declared in `params`. A browser write to one gets the same BAD_REQUEST as an unknown
+   * name, so a client cannot learn which private names exist. `_SESSION_*` names are always
+   * private.
    */
   privateParams?: readonly string[];
+  /**
+   * Send `data.stack` (the server's stack trace, with its file paths) in error answers.
+   * Off whatever `NODE_ENV` says; turn it on only while debugging locally. @default false
+   */
+  exposeErrorStack?: boolean;
   /** Carries changes to `watch` subscribers. @default an in-memory bus for this router */
   bus?: SessionBus;
   /**
@@ -37,6 +45,12 @@ export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
   csrf?: false | CsrfOptions;
   /** Read-modify-write retries for writes under contention (`Session.update`). @default 100 */
   retries?: number;
+  /**
+   * The idle expiry (seconds or a duration like `'30m'`) given to a session this router
+   * creates, unless server code set one; `false` for none. Without it an abandoned session
+   * would stay stored for ever. @default '24h'
+   */
+  idleExpiry?: number | string | false;
   /** Server-sent events for `watch`. */
   sse?: {
     /** Ping interval, keeps proxies from closing an idle stream. @default 10_000 */
@@ -50,6 +64,12 @@ export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
 export interface SessionErrorData {
   param: string | null;
   issues: ParamIssue[] | null;
+  /**
+   * Which session failure this was, for the ones a client acts on: `STALE` (a login or logout
+   * replaced the cookie this request carried: retry once), `GONE`, `CONFLICT`,
+   * `STORE_UNAVAILABLE`; null otherwise.
+   */
+  sessionCode: ClientSessionErrorCode | null;
 }
 
 interface RequestState {
@@ -82,6 +102,9 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
   const privateNames = new Set(options.privateParams ?? []);
   const csrf = options.csrf === false ? false : { trustProxy: sessionParams.trustProxy, ...options.csrf };
   const publicNames = Object.keys(params);
+  const idleExpiry = options.idleExpiry === undefined ? DEFAULT_IDLE_EXPIRY : options.idleExpiry;
+  // Broken configuration fails at construction, not at the first write.
+  if (idleExpiry !== false) parseDuration(idleExpiry);
   const requests = new WeakMap<object, RequestState>();
 
   type Values = ParamValues<TDefs>;
@@ -101,12 +124,17 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
         ...shape,
         // Never leak internals (paths, queries, private values) through a 500's message.
         message: shape.data.code === 'INTERNAL_SERVER_ERROR' && !shape.message.startsWith('isosession:') ? 'isosession: internal error' : shape.message,
-        data: { ...shape.data, param: cause?.param ?? null, issues: cause?.issues ?? null },
+        data: { ...withoutStack(shape.data, options.exposeErrorStack === true), param: cause?.param ?? null, issues: cause?.issues ?? null, sessionCode: clientSessionCode(error.cause) },
       };
     },
   });
 
   const cookieName = () => sessionParams.name ?? Session.name();
+
+  /** The router's sessionParams, with the client address the context knows (for ipMatch). */
+  function paramsOf(ctx: SessionContext): SessionParams {
+    return ctx.remoteAddr === undefined ? sessionParams : { ...sessionParams, remoteAddr: ctx.remoteAddr };
+  }
 
   function stateOf(ctx: SessionContext): RequestState {
     let state = requests.get(ctx);
@@ -156,15 +184,16 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
   }
 
   function announce(session: Session, snapshot: Snapshot): void {
-    publish({ id: snapshot.id, version: session.version(), snapshot: { ...snapshot, isNew: false } });
+    const id = session.id();
+    if (id === undefined) return;
+    publish({ id, version: session.version(), snapshot: { ...snapshot, isNew: false } });
   }
 
   function writableDefinition(name: string): ParamDefinition {
-    if (name.startsWith('_SESSION_') || privateNames.has(name)) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: `isosession: param "${name}" is private to the server and cannot be changed from the browser` });
-    }
     const definition = Object.hasOwn(params, name) ? params[name] : undefined;
-    if (!definition) {
+    // A private name gets the answer of an unknown one, word for word: a different status or
+    // message would let a client probe which private params the server keeps.
+    if (!definition || name.startsWith('_SESSION_') || privateNames.has(name)) {
       throw new TRPCError({ code: 'BAD_REQUEST', message: `isosession: unknown param "${name}"; the public params are: ${publicNames.join(', ') || '(none)'}` });
     }
     if (definition.writable !== true) {
@@ -173,18 +202,30 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
     return definition;
   }
 
-  /** Read-modify-write on the request's session (retried on contention: no lost updates). */
+  /**
+   * Read-modify-write on the request's session (retried on contention: no lost updates). A
+   * new session that the change leaves without params is not stored (nor its cookie sent):
+   * clearing what a visitor never had must not fill the store.
+   */
   function write(ctx: SessionContext, change: (session: Session) => void): Promise<Snapshot> {
     return inRequest(ctx, async (query) => {
       let isNew = false;
-      const session = await Session.update(
-        query,
-        (s) => {
-          isNew = s.isNew();
-          change(s);
-        },
-        { dsn, dsnArgs, sessionParams, retries: options.retries },
-      );
+      let session: Session;
+      try {
+        session = await Session.update(
+          query,
+          (s) => {
+            isNew = s.isNew();
+            change(s);
+            if (isNew && s.param().length === 0) throw new NothingToStore(s);
+            if (isNew && idleExpiry !== false && s.expire() === undefined) s.expire(idleExpiry);
+          },
+          { dsn, dsnArgs, sessionParams: paramsOf(ctx), retries: options.retries },
+        );
+      } catch (error) {
+        if (error instanceof NothingToStore) return snapshotOf(error.session, true);
+        throw error;
+      }
       const snapshot = snapshotOf(session, isNew);
       respond(ctx, session);
       announce(session, snapshot);
@@ -207,17 +248,29 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
 
   return t.router({
     /**
-     * The public snapshot; creates the session (and sets its cookie) when there is none. A
-     * new session is not stored when the context has no `resHeaders` to carry its cookie.
+     * The public snapshot. Without a stored session (no cookie, or an unknown or expired
+     * one) it answers the defaults and stores nothing, and sends no cookie: the session is
+     * created by the first write, so crawlers and one-page visits leave nothing behind.
      */
     get: t.procedure.query(({ ctx }) =>
       inRequest(ctx, async (query) => {
         for (let attempt = 0; ; attempt++) {
-          const session = await Session.new(dsn, attempt === 0 ? query : withClaim(query, cookieName(), undefined), dsnArgs, sessionParams);
+          let session: Session;
+          try {
+            session = await Session.new(dsn, attempt === 0 ? query : withClaim(query, cookieName(), undefined), dsnArgs, paramsOf(ctx));
+          } catch (error) {
+            // A server-side caller (a server component: no resHeaders) rendering with a cookie a
+            // login or logout just replaced gets the defaults, as a visitor without a session
+            // would; a browser gets STALE and retries with the cookie it now holds.
+            if (ctx.resHeaders || !isSessionError(error) || error.code !== 'STALE') throw error;
+            session = await Session.new(dsn, withClaim(query, cookieName(), undefined), dsnArgs, paramsOf(ctx));
+          }
           const isNew = session.isNew();
-          // A new session whose cookie cannot be sent (a server-side caller without
-          // resHeaders, e.g. a server component) is not stored: nobody could claim it.
-          if (isNew && !ctx.resHeaders) return snapshotOf(session, true);
+          if (isNew) {
+            // The answer depends on the cookie sent: never cached for someone else.
+            ctx.resHeaders?.set('Cache-Control', 'no-store');
+            return snapshotOf(session, true);
+          }
           const before = session.version();
           try {
             // Moves atime (the visit keeps the session alive) and persists per-param expiry.
@@ -271,19 +324,21 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
         });
       }),
 
-    /** Deletes the session (logout) and starts a fresh one, whose snapshot is returned. */
+    /**
+     * Deletes the session (logout; its cookie is removed) and answers the defaults of a fresh
+     * one, which is stored only once something is written to it.
+     */
     destroy: stateChanging.mutation(({ ctx }) =>
       inRequest(ctx, async (query) => {
-        const old = await Session.load(dsn, query, dsnArgs, sessionParams);
+        const old = await Session.load(dsn, query, dsnArgs, paramsOf(ctx));
         const oldId = old.id();
         if (oldId !== undefined) {
           old.delete();
           await old.flush();
+          respond(ctx, old);
           publish({ id: oldId, version: 0, deleted: true });
         }
-        const fresh = await Session.new(dsn, withClaim(query, cookieName(), undefined), dsnArgs, sessionParams);
-        await fresh.flush();
-        respond(ctx, fresh);
+        const fresh = await Session.new(dsn, withClaim(query, cookieName(), undefined), dsnArgs, paramsOf(ctx));
         return snapshotOf(fresh, true);
       }),
     ),
@@ -303,8 +358,11 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
         const query = await inRequest(ctx, async (q) => q);
         const load = async (claim: Query) => {
           try {
-            return await Session.load(dsn, claim, dsnArgs, sessionParams);
+            return await Session.load(dsn, claim, dsnArgs, paramsOf(ctx));
           } catch (error) {
+            // A login or logout replaced this session moments ago: its stream ends, as for a
+            // deleted one, and the tab follows the cookie it now holds.
+            if (isSessionError(error) && error.code === 'STALE') return Session.load(dsn, null, dsnArgs, paramsOf(ctx));
             throw toTRPCError(error);
           }
         };
@@ -321,7 +379,13 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
           // Always sent, also on reconnect: snapshots are idempotent and the browser keeps the newest.
           yield tracked(String(last), snapshotOf(current, false));
           for await (const change of changes) {
-            if (change.deleted) return;
+            if (change.deleted) {
+              // Only the store can say a session ended: a bus message may be forged (anyone
+              // who can publish to Redis or NOTIFY on PostgreSQL), and must not end the streams
+              // of sessions that live on.
+              if ((await load(claim)).isEmpty()) return;
+              continue;
+            }
             let snapshot = change.snapshot as Snapshot | undefined;
             if (!snapshot) {
               const fresh = await load(claim);
@@ -338,6 +402,20 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
       }),
   });
 }
+
+/** tRPC adds `stack` outside production: paths and code layout an attacker should not see. */
+function withoutStack<T extends { stack?: string }>(data: T, expose: boolean): T {
+  if (expose || data.stack === undefined) return data;
+  const { stack: _stack, ...rest } = data;
+  return rest as T;
+}
+
+/** Aborts a write (nothing stored) that would leave a new session without params. */
+class NothingToStore {
+  constructor(readonly session: Session) {}
+}
+
+const DEFAULT_IDLE_EXPIRY = '24h';
 
 function warnPublish(error: unknown): void {
   process.emitWarning(`isosession: publishing a session change failed: ${error instanceof Error ? error.message : String(error)}`, {

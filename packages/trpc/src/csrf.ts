@@ -9,7 +9,9 @@ export interface CsrfOptions {
 }
 
 /**
- * Why a state-changing request must be refused as cross-site, or undefined to allow it.
+ * Why a state-changing request must be refused as cross-site, or undefined to allow it. The
+ * Origin must name this host with the request's scheme (an http Origin on an https request
+ * is refused).
  * The session cookie is SameSite=Lax, which still lets a sibling subdomain or an old browser
  * post with it; so, as OWASP's "verifying origin with standard headers": an `Origin` must name
  * this host (or an allowed origin), and without one, `Sec-Fetch-Site: cross-site` is refused.
@@ -20,18 +22,32 @@ export function crossSiteReason(req: Query | undefined, options: CsrfOptions): s
   if (origin !== undefined) {
     if (options.allowedOrigins?.includes(origin)) return undefined;
     if (origin === 'null') return 'the request has an opaque Origin ("null")';
-    let originHost: string;
+    let originUrl: URL;
     try {
-      originHost = new URL(origin).host.toLowerCase();
+      originUrl = new URL(origin);
     } catch {
       return `the request's Origin ${JSON.stringify(origin)} is not a URL`;
     }
-    const host = requestHost(req, options.trustProxy ?? false);
-    if (host !== undefined && host === originHost) return undefined;
-    return `Origin ${origin} does not match this host (${host ?? 'unknown'})`;
+    const trustProxy = options.trustProxy ?? false;
+    const host = requestHost(req, trustProxy);
+    if (host === undefined || host !== originUrl.host.toLowerCase()) return `Origin ${origin} does not match this host (${host ?? 'unknown'})`;
+    // The scheme counts too: a page served over plain http (where anyone on the network can
+    // inject a script) must not change an https site's session. The reverse — an https
+    // Origin on a request that reached us as http — is a TLS-terminating proxy, and passes.
+    if (originUrl.protocol !== 'https:' && requestIsHttps(req, trustProxy)) {
+      return `Origin ${origin} is not https, but this request is`;
+    }
+    return undefined;
   }
   if (requestHeader(req, 'sec-fetch-site') === 'cross-site') return 'the browser marked it Sec-Fetch-Site: cross-site';
   return undefined;
+}
+
+function requestIsHttps(req: Query | undefined, trustProxy: boolean): boolean {
+  if (trustProxy && requestHeader(req, 'x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https') return true;
+  if (typeof Request !== 'undefined' && req instanceof Request) return req.url.startsWith('https:');
+  const socket = (req as { socket?: { encrypted?: boolean } } | undefined)?.socket;
+  return socket?.encrypted === true;
 }
 
 function requestHost(req: Query | undefined, trustProxy: boolean): string | undefined {

@@ -2,6 +2,8 @@ export { createSessionRouter } from './createSessionRouter.js';
 export type { SessionErrorData, SessionRouter, SessionRouterOptions } from './createSessionRouter.js';
 export { createSessionContext } from './createSessionContext.js';
 export type { ResponseHeaderSink, SessionContext } from './createSessionContext.js';
+export { createSessionFetchHandler } from './createSessionFetchHandler.js';
+export type { SessionFetchHandlerOptions } from './createSessionFetchHandler.js';
 export { createNodeSessionContext, nodeResponseHeaders } from './createNodeSessionContext.js';
 export type { NodeResponseLike } from './createNodeSessionContext.js';
 export { createMemorySessionBus } from './SessionBus.js';
@@ -19,5 +21,6 @@ export type {
 } from './params.js';
 export type { CsrfOptions } from './csrf.js';
 export { toTRPCError } from './toTRPCError.js';
+export type { ClientSessionErrorCode } from './toTRPCError.js';
 export type { inferSessionParams, inferWritableParamName } from './inferSession.js';
 export type { SessionSnapshot } from '@isosession/core';

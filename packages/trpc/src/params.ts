@@ -1,5 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { SessionError } from '@isosession/core';
+import { refusedKeyPath, unsendableReason } from './wireSafe.js';
 
 /** One public param: how it is validated, what it reads as when unset, who may write it. */
 export interface ParamDefinition<TSchema extends StandardSchemaV1 = StandardSchemaV1> {
@@ -83,30 +84,47 @@ function isStandardSchema(value: unknown): value is StandardSchemaV1 {
   return typeof props === 'object' && props !== null && typeof props.validate === 'function';
 }
 
-/** Validates `value` with the param's schema; the schema's output is what gets stored. */
+/**
+ * Validates `value` with the param's schema; the schema's output is what gets stored. A value
+ * the schema accepts but the wire format cannot carry back (e.g. a `z.record` holding a
+ * `constructor` key) is refused too: stored, it would break every answer of the session.
+ */
 export async function validateParam(name: string, definition: ParamDefinition, value: unknown): Promise<unknown> {
   const result = await definition.schema['~standard'].validate(value);
   if (result.issues) throw new ParamValidationError(name, result.issues);
+  const unsendable = unsendableReason(result.value);
+  if (unsendable) throw new ParamValidationError(name, [unsendable]);
   return result.value;
 }
 
 /**
  * Reads a stored value as the browser may see it: an unset value or one the schema refuses
  * (written by server code, or stored before the schema changed) reads as the default, so the
- * browser's types always hold. Async schemas are trusted as stored.
+ * browser's types always hold; so does a value the wire format cannot carry. Async schemas
+ * are trusted as stored.
  */
 export function readParam(name: string, definition: ParamDefinition, stored: unknown): unknown {
   if (stored === undefined) return structuredClone(definition.default);
   const result = definition.schema['~standard'].validate(stored);
-  if (result instanceof Promise) return stored;
-  if (result.issues) {
+  const value = result instanceof Promise ? stored : result.issues ? undefined : result.value;
+  if (!(result instanceof Promise) && result.issues) {
     process.emitWarning(
       `isosession: stored value of param "${name}" does not match its schema (${result.issues[0]?.message ?? 'invalid'}); the browser sees the default`,
       { code: 'ISOSESSION_PARAM_SCHEMA' },
     );
     return structuredClone(definition.default);
   }
-  return result.value;
+  // Stored before writes were checked, or by server code: one refused key would make every
+  // answer of this session fail, so the browser sees the default instead.
+  const refused = refusedKeyPath(value);
+  if (refused) {
+    process.emitWarning(
+      `isosession: stored value of param "${name}" holds the key "${refused.join('.')}", which cannot be sent to the browser; the browser sees the default`,
+      { code: 'ISOSESSION_PARAM_UNSENDABLE' },
+    );
+    return structuredClone(definition.default);
+  }
+  return value;
 }
 
 /**

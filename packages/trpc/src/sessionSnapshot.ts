@@ -22,8 +22,8 @@ export function sessionSnapshot<TDefs extends ParamDefinitions>(
   params: TDefs,
   options: SnapshotOptions = {},
 ): SessionSnapshot<ParamValues<TDefs>> {
-  const id = session.id();
-  if (id === undefined) {
+  const tag = session.tag();
+  if (tag === undefined) {
     throw new SessionError('INVALID_ARGUMENT', 'sessionSnapshot(): the session is empty (deleted or never loaded); call s.new() first');
   }
   const values: Record<string, unknown> = {};
@@ -37,7 +37,7 @@ export function sessionSnapshot<TDefs extends ParamDefinitions>(
   }
   const ctime = session.ctime() ?? 0;
   return {
-    id,
+    tag,
     params: values as ParamValues<TDefs>,
     version: session.version(),
     ctime,

@@ -26,7 +26,7 @@ export default async function AdminPage() {
       <table className="sessions">
         <thead>
           <tr>
-            <th>id</th>
+            <th>tag</th>
             <th>user</th>
             <th>age</th>
             <th>idle</th>
@@ -36,9 +36,9 @@ export default async function AdminPage() {
         </thead>
         <tbody>
           {rows.map((row) => (
-            <tr key={row.id} data-testid="session-row" data-session={row.id.slice(0, 8)} data-expired={row.expired ? 'yes' : 'no'}>
+            <tr key={row.tag} data-testid="session-row" data-session={row.tag.slice(0, 8)} data-expired={row.expired ? 'yes' : 'no'}>
               <td>
-                <code>{row.id.slice(0, 8)}…</code>
+                <code>{row.tag.slice(0, 8)}…</code>
               </td>
               <td>{row.user ?? '—'}</td>
               <td>{duration(now - row.ctime)}</td>

@@ -14,9 +14,9 @@ export type LiveCommand =
   | { op: 'listen' }
   | { op: 'setLatency'; ms: number }
   | { op: 'requests' }
-  | { op: 'param'; id: string; name: string }
-  | { op: 'isEmpty'; id: string }
-  | { op: 'set'; id: string; name: string; value: unknown }
+  | { op: 'param'; tag: string; name: string }
+  | { op: 'isEmpty'; tag: string }
+  | { op: 'set'; tag: string; name: string; value: unknown }
   | { op: 'close' };
 
 const store = tempStore();
@@ -27,6 +27,15 @@ let latency = 0;
 
 const callerFor = (id: string) =>
   router.createCaller(createSessionContext({ req: new Request('http://server.test/trpc', { headers: { cookie: `CGISESSID=${id}` } }) }));
+
+/** The stored session whose snapshots carry `tag` (the page never sees the id itself). */
+async function idOf(tag: string): Promise<string | undefined> {
+  let found: string | undefined;
+  await Session.find(dsn, (session) => {
+    if (session.tag() === tag) found = session.id();
+  }, store.dsnArgs);
+  return found;
+}
 
 async function run(command: LiveCommand): Promise<unknown> {
   switch (command.op) {
@@ -43,14 +52,19 @@ async function run(command: LiveCommand): Promise<unknown> {
       return null;
     case 'requests':
       return servers.at(-1)?.requests ?? [];
-    case 'param':
-      return (await Session.load(dsn, command.id, store.dsnArgs)).param(command.name);
+    case 'param': {
+      const id = await idOf(command.tag);
+      return id === undefined ? undefined : (await Session.load(dsn, id, store.dsnArgs)).param(command.name);
+    }
     case 'isEmpty':
-      return (await Session.load(dsn, command.id, store.dsnArgs)).isEmpty();
-    case 'set':
+      return (await idOf(command.tag)) === undefined;
+    case 'set': {
+      const id = await idOf(command.tag);
+      if (id === undefined) throw new Error(`no stored session has tag ${command.tag}`);
       // Another device / a server action: goes through the router, so watchers hear of it.
-      await callerFor(command.id).set({ name: command.name, value: command.value } as never);
+      await callerFor(id).set({ name: command.name, value: command.value } as never);
       return null;
+    }
     case 'close':
       await Promise.all(servers.map((server) => server.close()));
       store.remove();

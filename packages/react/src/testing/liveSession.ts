@@ -58,11 +58,11 @@ export async function startLiveServer() {
     setLatency: (ms: number) => send<null>({ op: 'setLatency', ms }),
     /** Paths of the requests the newest page's server handled, e.g. `/trpc/set`. */
     requests: () => send<string[]>({ op: 'requests' }),
-    /** A stored param, read as server code would. */
-    param: (id: string, name: string) => send<unknown>({ op: 'param', id, name }),
-    isEmpty: (id: string) => send<boolean>({ op: 'isEmpty', id }),
-    /** Changes session `id` from elsewhere (another device, a server action). */
-    set: (id: string, name: string, value: unknown) => send<null>({ op: 'set', id, name, value }),
+    /** A stored param of the session a snapshot's `tag` names, read as server code would. */
+    param: (tag: string, name: string) => send<unknown>({ op: 'param', tag, name }),
+    isEmpty: (tag: string) => send<boolean>({ op: 'isEmpty', tag }),
+    /** Changes the session `tag` names from elsewhere (another device, a server action). */
+    set: (tag: string, name: string, value: unknown) => send<null>({ op: 'set', tag, name, value }),
     async close() {
       await send<null>({ op: 'close' }).catch(() => null);
       await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)));

@@ -54,7 +54,8 @@ describe('isosession (Express) specifics', () => {
   it('writeHead() with its own Set-Cookie keeps both cookies', async () => {
     const app = express();
     app.use(isosession(memory()));
-    app.get('/', (_req, res) => {
+    app.get('/', (req, res) => {
+      (req as unknown as RequestWithSession).session.param('seen', true);
       res.writeHead(201, 'Made', { 'Set-Cookie': ['theme=dark; Path=/'], 'X-Mine': 'yes' });
       res.end('made');
     });

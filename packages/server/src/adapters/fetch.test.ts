@@ -59,6 +59,27 @@ describe('withSession (fetch) specifics', () => {
     expect(ran).toBe(false);
   });
 
+  it('without onError a stale cookie (replaced by a login moments ago) is answered 409 with JSON code STALE, no Set-Cookie, handler not run', async () => {
+    const args = dsnArgs();
+    let ran = 0;
+    const handler = withSession(async (request, { session }) => {
+      ran += 1;
+      const path = new URL(request.url).pathname;
+      if (path === '/') session.param('visited', true); // a session is stored (and its cookie set) once written
+      if (path === '/login') session.regenerate();
+      return new Response('ok');
+    }, { dsn: 'driver:memory', dsnArgs: args });
+    const first = await handler(new Request('http://localhost/'));
+    const cookie = first.headers.getSetCookie()[0]!.split(';')[0]!;
+    await handler(new Request('http://localhost/login', { headers: { cookie } }));
+    const stale = await handler(new Request('http://localhost/cart', { headers: { cookie } }));
+    expect(stale.status).toBe(409);
+    expect(stale.headers.getSetCookie()).toEqual([]);
+    expect(stale.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await stale.json()).toMatchObject({ error: { code: 'STALE' } });
+    expect(ran).toBe(2);
+  });
+
   it('a handler that throws flushes nothing and its error propagates', async () => {
     const args = dsnArgs();
     let id: string | undefined;
@@ -82,5 +103,36 @@ describe('withSession (fetch) specifics', () => {
     await handler(true)(request());
     await handler(false)(request());
     expect(addresses).toEqual(['203.0.113.7', '10.0.0.1']);
+  });
+
+  it('a 200 MB chunked body is refused with 413 as the handler reads it (about 100 kB read, nothing flushed); a declared one before the session loads', async () => {
+    const args = dsnArgs();
+    let loads = 0;
+    const handler = withSession(async (request, { session }) => {
+      loads += 1;
+      session.param('body', await request.text());
+      return new Response('stored');
+    }, { dsn: 'driver:memory', dsnArgs: args });
+    let pulled = 0;
+    const chunk = new Uint8Array(64 * 1024).fill(0x61);
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled++ >= 3200) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const rssBefore = process.memoryUsage().rss;
+    const response = await handler(new Request('http://localhost/', { method: 'POST', body, duplex: 'half' } as RequestInit));
+    expect(response.status).toBe(413);
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(pulled * chunk.byteLength).toBeLessThan(300_000);
+    expect((process.memoryUsage().rss - rssBefore) / 1e6).toBeLessThan(50);
+    const declared = await handler(new Request('http://localhost/', { method: 'POST', headers: { 'content-length': '200000000' }, body: 'x' }));
+    expect(declared.status).toBe(413);
+    expect(loads).toBe(1);
+    // Under the limit, and with the limit off, bodies pass.
+    expect((await handler(new Request('http://localhost/', { method: 'POST', body: 'small' }))).status).toBe(200);
+    const unlimited = withSession(async (request) => new Response(String((await request.arrayBuffer()).byteLength)), { dsn: 'driver:memory', dsnArgs: args, maxBodyBytes: false });
+    expect(await (await unlimited(new Request('http://localhost/', { method: 'POST', body: new Uint8Array(300_000) }))).text()).toBe('300000');
   });
 });

@@ -1,11 +1,13 @@
 import '../builtins.js';
 import { Session } from '../Session.js';
 import { normalizeAddress } from '../query.js';
-import { commitSession, sessionStart } from './sessionResponse.js';
+import { bodyTooLargeError, declaredTooLarge, limitRequestBody } from './limitRequestBody.js';
+import { STALE_BODY, commitSession, maxBodyBytesOf, sessionErrorStatus, sessionStart, tooLargeText } from './sessionResponse.js';
 import type { AdapterOptions } from './sessionResponse.js';
 
 export type { AdapterOptions } from './sessionResponse.js';
 export { sessionErrorStatus } from './sessionResponse.js';
+export { DEFAULT_MAX_BODY_BYTES, limitRequestBody } from './limitRequestBody.js';
 
 /** What the handler's context gains. */
 export interface SessionContext {
@@ -23,7 +25,9 @@ export interface WithSessionOptions<C extends object = object> extends AdapterOp
    * Turns a session failure (loading or flushing: a store outage is a `SessionError` with
    * code `STORE_UNAVAILABLE`, see `sessionErrorStatus`) into a response. By default the
    * error is thrown to the caller (the framework's error handling); the handler's response
-   * is never sent after a failed flush.
+   * is never sent after a failed flush. Without `onError`, a `STALE` failure (the cookie names
+   * a session that a login or logout replaced moments ago) is answered 409 with a JSON body
+   * `{ error: { code: 'STALE', message } }` and no Set-Cookie, instead of being thrown.
    */
   onError?: (error: unknown, request: Request) => Response | Promise<Response>;
 }
@@ -60,11 +64,24 @@ export function withSession<C extends object = object>(
   options: WithSessionOptions<C> = {},
 ): (request: Request, ctx?: C) => Promise<Response> {
   const { dsn = null, dsnArgs = null, sessionParams = {} } = options;
+  const maxBodyBytes = maxBodyBytesOf(options);
+  const tooLarge = (max: number) =>
+    new Response(tooLargeText(max), { status: 413, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' } });
   const fail = async (error: unknown, request: Request): Promise<Response> => {
     if (options.onError) return options.onError(error, request);
+    if (sessionErrorStatus(error) === 409) {
+      return new Response(STALE_BODY, { status: 409, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
+    }
     throw error;
   };
-  return async (request, ctx) => {
+  return async (incoming, ctx) => {
+    let request = incoming;
+    // The body is counted as the handler reads it: a huge one is refused, never buffered.
+    let overLimit: unknown;
+    if (maxBodyBytes !== false) {
+      if (declaredTooLarge(request.headers.get('content-length'), maxBodyBytes)) return tooLarge(maxBodyBytes);
+      request = limitRequestBody(request, maxBodyBytes, () => (overLimit = bodyTooLargeError(maxBodyBytes)));
+    }
     const remoteAddr = (sessionParams.trustProxy ? forwardedFor(request) : undefined) ?? options.remoteAddr?.(request, ctx) ?? sessionParams.remoteAddr;
     let session: Session;
     try {
@@ -73,7 +90,14 @@ export function withSession<C extends object = object>(
       return fail(error, request);
     }
     const start = sessionStart(session);
-    const response = await handler(request, { ...(ctx as C), session });
+    let response: Response;
+    try {
+      response = await handler(request, { ...(ctx as C), session });
+    } catch (error) {
+      // The handler failed reading a body over the limit: 413, and nothing is flushed.
+      if (overLimit !== undefined && maxBodyBytes !== false) return tooLarge(maxBodyBytes);
+      throw error;
+    }
     let setCookie: string | undefined;
     try {
       setCookie = await commitSession(session, start, options);

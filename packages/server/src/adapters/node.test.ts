@@ -44,6 +44,36 @@ describe('withNodeSession specifics', () => {
   });
   const dsnArgs = () => ({ Namespace: `node-${randomBytes(6).toString('hex')}` });
 
+  it('a body whose Content-Length is over maxBodyBytes is answered 413 before the session loads or the listener runs', async () => {
+    let ran = 0;
+    const server = await serveNode(withNodeSession((_req, res) => {
+      ran += 1;
+      res.end('ok');
+    }, { dsn: 'driver:memory', dsnArgs: dsnArgs() }));
+    servers.push(server);
+    const big = await fetch(`${server.url}/`, { method: 'POST', body: new Uint8Array(200_001) });
+    expect(big.status).toBe(413);
+    expect(await big.text()).toMatch(/over 100000 bytes/);
+    expect(big.headers.getSetCookie()).toEqual([]);
+    expect(ran).toBe(0);
+    expect((await fetch(`${server.url}/`, { method: 'POST', body: 'small' })).status).toBe(200);
+  });
+
+  it('a param over the size limit (SessionError TOO_LARGE) is answered 413 by default, with nothing stored', async () => {
+    const args = dsnArgs();
+    const server = await serveNode(withNodeSession((_req, res, session) => {
+      session.param('note', 'x'.repeat(70_000));
+      res.end('stored');
+    }, { dsn: 'driver:memory', dsnArgs: args }));
+    servers.push(server);
+    const response = await call(`${server.url}/`);
+    expect(response.status).toBe(413);
+    expect(response.setCookies).toEqual([]);
+    const ids: string[] = [];
+    await Session.find('driver:memory', (s) => void ids.push(s.id() as string), args);
+    expect(ids).toEqual([]);
+  });
+
   it('a streamed response gets the cookie in its headers and its whole body', async () => {
     const server = await demoServer({ dsn: 'driver:memory', dsnArgs: dsnArgs() });
     servers.push(server);
@@ -91,7 +121,10 @@ describe('withNodeSession specifics', () => {
 
   it('onError decides the answer to a store outage', async () => {
     const seen: string[] = [];
-    const server = await serveNode(withNodeSession((_req, res) => res.end('ok'), {
+    const server = await serveNode(withNodeSession((_req, res, session) => {
+      session.param('seen', true);
+      res.end('ok');
+    }, {
       dsn: 'driver:outage',
       dsnArgs: { ...dsnArgs(), State: { fail: 'flush' } },
       onError: (error, _req, res) => {

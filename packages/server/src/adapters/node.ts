@@ -3,7 +3,8 @@ import '../builtins.js';
 import { Session } from '../Session.js';
 import { holdResponse } from './holdResponse.js';
 import type { ResponseHold } from './holdResponse.js';
-import { commitSession, sessionErrorStatus, sessionStart } from './sessionResponse.js';
+import { declaredTooLarge } from './limitRequestBody.js';
+import { STALE_BODY, commitSession, maxBodyBytesOf, sessionErrorStatus, sessionStart, tooLargeText } from './sessionResponse.js';
 import type { AdapterOptions } from './sessionResponse.js';
 
 export type { AdapterOptions } from './sessionResponse.js';
@@ -16,7 +17,9 @@ export interface NodeSessionOptions extends AdapterOptions {
    * Answers a failure: the session could not be loaded or flushed (a store outage is a
    * `SessionError` with code `STORE_UNAVAILABLE`), or the listener threw before its response
    * started (later, the response stands and the error becomes a process warning). By default:
-   * 503 for a store outage, 500 otherwise, as plain text; a response under way is destroyed.
+   * 503 for a store outage, 500 otherwise, as plain text; 409 with a JSON body whose
+   * `error.code` is `STALE` (and no Set-Cookie) for a cookie that a login or logout replaced
+   * moments ago; a response under way is destroyed.
    */
   onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -27,8 +30,13 @@ function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerRespon
     return;
   }
   const status = sessionErrorStatus(error);
+  if (status === 409) {
+    res.writeHead(409, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(STALE_BODY);
+    return;
+  }
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(status === 503 ? 'Service Unavailable: the session store did not answer\n' : 'Internal Server Error\n');
+  res.end(status === 503 ? 'Service Unavailable: the session store did not answer\n' : status === 413 ? 'Payload Too Large\n' : 'Internal Server Error\n');
 }
 
 /**
@@ -40,7 +48,14 @@ function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerRespon
 export function withNodeSession(listener: NodeSessionListener, options: NodeSessionOptions = {}) {
   const { dsn = null, dsnArgs = null, sessionParams = {} } = options;
   const onError = options.onError ?? defaultOnError;
+  const maxBodyBytes = maxBodyBytesOf(options);
   return function isosessionListener(req: IncomingMessage, res: ServerResponse): void {
+    if (maxBodyBytes !== false && declaredTooLarge(req.headers['content-length'], maxBodyBytes)) {
+      // Answered before the session loads or a byte of the body is read; the connection closes.
+      res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' });
+      res.end(tooLargeText(maxBodyBytes));
+      return;
+    }
     let hold: ResponseHold | undefined;
     (async () => {
       const session = await Session.new(dsn, req, dsnArgs, sessionParams);

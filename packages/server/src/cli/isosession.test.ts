@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Session } from '../index.js';
+import { Session, createMemoryDriver, registerDriver } from '../index.js';
 import { resolveDsn } from '../registry.js';
 import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
 import { hashId } from '../hashId.js';
@@ -73,7 +73,7 @@ describe('isosession CLI (child process, file store)', () => {
   it('find lists every session with a summary line, and changes nothing', async () => {
     const ids = [await seed(0), await seed(3), await seed(20, '1d')];
     const before = await stat(join(directory, `cgisess_${ids[1]}`));
-    const run = await runBin(['find', '--directory', directory]);
+    const run = await runBin(['find', '--directory', directory, '--full-ids']);
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines).toHaveLength(4);
@@ -88,7 +88,7 @@ describe('isosession CLI (child process, file store)', () => {
     const live = await seed(0, '1d');
     const idle = await seed(3);
     const expired = [await seed(2, '1d'), await seed(10, '+1h')];
-    const run = await runBin(['find', '--directory', directory, '--expired', '--purge', '--json']);
+    const run = await runBin(['find', '--directory', directory, '--expired', '--purge', '--json', '--full-ids']);
     expect(run.code).toBe(0);
     const out = jsonLines(run.stdout);
     expect(out.filter((o) => o.type === 'session').map((o) => o.id).sort()).toEqual([...expired].sort());
@@ -100,24 +100,24 @@ describe('isosession CLI (child process, file store)', () => {
   it('find --older-than selects by idle time; --max-age counts sessions past it as expired', async () => {
     const fresh = await seed(1);
     const old = await seed(12);
-    const quiet = await runBin(['find', '--directory', directory, '--older-than', '10d', '--purge', '-q']);
+    const quiet = await runBin(['find', '--directory', directory, '--older-than', '10d', '--purge', '-q', '--full-ids']);
     expect(quiet.code).toBe(0);
     expect(quiet.stdout.trim()).toMatch(/^isosession find: visited 2, matched 1, purged 1, unreadable 0/);
     expect(await stored()).toEqual([fresh]);
-    const maxAge = await runBin(['find', '--directory', directory, '--expired', '--max-age', '12h', '--json']);
+    const maxAge = await runBin(['find', '--directory', directory, '--expired', '--max-age', '12h', '--json', '--full-ids']);
     expect(jsonLines(maxAge.stdout).filter((o) => o.type === 'session').map((o) => o.id)).toEqual([fresh]);
     expect(old).not.toBe(fresh);
   });
 
   it('dump <id> prints one session (text and JSON); an unknown id exits 1', async () => {
     const id = await seed(1, '7d');
-    const text = await runBin(['dump', id, '--directory', directory]);
+    const text = await runBin(['dump', id, '--directory', directory, '--full-ids', '--show-private']);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`_SESSION_ID: '${id}'`);
     expect(text.stdout).toContain('daysAgo: 1');
-    const json = await runBin(['dump', id, '--directory', directory, '--json']);
+    const json = await runBin(['dump', id, '--directory', directory, '--json', '--full-ids', '--show-private']);
     expect(jsonLines(json.stdout)[0]).toMatchObject({ type: 'session', id, expired: false, data: { _SESSION_ID: id, daysAgo: 1, _SESSION_ETIME: 604800 } });
-    const missing = await runBin(['dump', 'f'.repeat(32), '--directory', directory]);
+    const missing = await runBin(['dump', 'f'.repeat(32), '--directory', directory, '--full-ids', '--show-private']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`no session "${'f'.repeat(32)}"`);
   });
@@ -128,20 +128,20 @@ describe('isosession CLI (child process, file store)', () => {
     await seed(0);
     let bytes = 0;
     for (const id of await stored()) bytes += (await stat(join(directory, `cgisess_${id}`))).size;
-    const text = await runBin(['stats', '--directory', directory]);
+    const text = await runBin(['stats', '--directory', directory, '--full-ids']);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^sessions {2}3$/m);
     expect(text.stdout).toMatch(new RegExp(`^bytes {5}${bytes}$`, 'm'));
     expect(text.stdout).toMatch(new RegExp(`^oldest {4}\\S+ \\(${oldest}\\)$`, 'm'));
     expect(text.stdout).toMatch(/^expired {3}1$/m);
-    const json = await runBin(['stats', '--directory', directory, '--json']);
+    const json = await runBin(['stats', '--directory', directory, '--json', '--full-ids']);
     expect(jsonLines(json.stdout)[0]).toMatchObject({ type: 'stats', count: 3, bytes, expired: 1, failed: 0, oldest: { id: oldest } });
   });
 
   it('S16: an unreadable session is reported on stderr, the walk goes on, exit 1', async () => {
     const good = await seed(0);
     await writeFile(join(directory, `cgisess_${'b'.repeat(32)}`), 'not json {');
-    const run = await runBin(['find', '--directory', directory]);
+    const run = await runBin(['find', '--directory', directory, '--full-ids']);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(good);
     expect(run.stderr).toContain(`cannot read session ${'b'.repeat(32)}`);
@@ -150,14 +150,14 @@ describe('isosession CLI (child process, file store)', () => {
 
   it('hashIds: find shows stored keys, dump takes the real id or the key', async () => {
     const id = await seed(0, undefined, { hashIds: true });
-    const find = await runBin(['find', '--directory', directory, '--json', '--hash-ids']);
+    const find = await runBin(['find', '--directory', directory, '--json', '--hash-ids', '--full-ids']);
     expect(jsonLines(find.stdout)[0]).toMatchObject({ id: hashId(id) });
     for (const arg of [id, hashId(id)]) {
-      const dump = await runBin(['dump', arg, '--directory', directory, '--hash-ids', '--json']);
+      const dump = await runBin(['dump', arg, '--directory', directory, '--hash-ids', '--json', '--full-ids', '--show-private']);
       expect(dump.code).toBe(0);
       expect(jsonLines(dump.stdout)[0]).toMatchObject({ id: hashId(id), data: { daysAgo: 0 } });
     }
-    expect((await runBin(['dump', id, '--directory', directory])).code).toBe(1);
+    expect((await runBin(['dump', id, '--directory', directory, '--full-ids', '--show-private'])).code).toBe(1);
   });
 
   it('usage errors exit 2 with a clear message', async () => {
@@ -181,13 +181,13 @@ describe('isosession CLI (child process, file store)', () => {
   it('a store that fails exits 3 and says so', async () => {
     const notADirectory = join(directory, 'file');
     await writeFile(notADirectory, 'x');
-    const run = await runBin(['find', '--directory', notADirectory]);
+    const run = await runBin(['find', '--directory', notADirectory, '--full-ids']);
     expect(run.code).toBe(3);
-    expect(run.stderr).toMatch(/^isosession: the store failed \[STORE_ERROR\]: traverse failed in driver "file"/);
+    expect(run.stderr).toMatch(/^isosession: the store failed \[STORE_ERROR\]: .*refusing session directory .*: it is not a directory/);
   });
 
   it('--plugin registers a driver; a run over thousands of sessions draws no bar when stderr is not a terminal', async () => {
-    const run = await runBin(['stats', '--plugin', PLUGIN, '--dsn', 'driver:synthetic', '--args', '{"Count":2500,"AgeDays":3}', '--json']);
+    const run = await runBin(['stats', '--plugin', PLUGIN, '--dsn', 'driver:synthetic', '--args', '{"Count":2500,"AgeDays":3}', '--json', '--full-ids']);
     expect(run.code).toBe(0);
     expect(jsonLines(run.stdout)[0]).toMatchObject({ count: 2500, expired: 0, failed: 0 });
     expect(run.stderr).toBe('');
@@ -210,6 +210,65 @@ describe('isosession CLI in process', () => {
   });
 });
 
+describe('isosession CLI on a large store', () => {
+  it('find --expired --purge -q on sqlite deletes through the expiry index, loading no session', async () => {
+    const args = { DataSource: join(directory, 'sessions.sqlite') };
+    const seed = async (daysAgo: number) => {
+      const session = await Session.new('driver:sqlite', null, args, { now: () => Date.now() - daysAgo * DAY });
+      session.param('daysAgo', daysAgo);
+      session.expire('1d');
+      await session.flush();
+      return session.id()!;
+    };
+    const live = await seed(0);
+    await seed(3);
+    await seed(5);
+    await Session.closeAll();
+    const stdout: string[] = [];
+    const cli = ['--dsn', 'driver:sqlite', '--args', JSON.stringify(args)];
+    expect(await runCli(['find', ...cli, '--expired', '--purge', '-q', '--json'], { stdout: { write: (text: string) => stdout.push(text) }, stderr: { write: () => true } })).toBe(0);
+    expect(JSON.parse(stdout.at(-1)!)).toMatchObject({ type: 'summary', purged: 2, failed: 0, via: 'expiry index' });
+    const listed: string[] = [];
+    await runCli(['find', ...cli, '--json'], { stdout: { write: (text: string) => listed.push(text) }, stderr: { write: () => true } });
+    expect(listed.map((line) => JSON.parse(line) as { type: string; id?: string }).filter((line) => line.type === 'session')).toHaveLength(1);
+    expect(listed.join('')).toContain(live.slice(0, 8));
+    await Session.closeAll();
+  });
+
+  it('reads sessions while the store\'s walk goes on, never after gathering every id (memory stays one batch)', async () => {
+    const name = `walk_${Math.random().toString(16).slice(2)}`;
+    const inner = createMemoryDriver({ Namespace: name });
+    const log: string[] = [];
+    registerDriver(name, () => ({
+      retrieve: (id) => {
+        log.push('load');
+        return inner.retrieve(id);
+      },
+      store: (id, data, meta) => inner.store(id, data, meta),
+      remove: (id) => inner.remove(id),
+      async traverse(visit) {
+        await inner.traverse(async (id) => {
+          log.push('yield');
+          await visit(id);
+        });
+      },
+    }));
+    for (let i = 0; i < 40; i++) {
+      const session = await Session.new(`driver:${name}`, null, {});
+      session.param('n', i);
+      await session.flush();
+    }
+    log.length = 0;
+    const stdout: string[] = [];
+    const code = await runCli(['find', '--dsn', `driver:${name}`, '--json'], { stdout: { write: (text: string) => stdout.push(text) }, stderr: { write: () => true } });
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout.at(-1)!)).toMatchObject({ type: 'summary', visited: 40 });
+    // The first batch is read before the walk has yielded the last id.
+    expect(log.indexOf('load')).toBeLessThan(log.lastIndexOf('yield'));
+    expect(log.filter((entry) => entry === 'load')).toHaveLength(40);
+  });
+});
+
 const PACKAGE = join(HERE, '..', '..');
 const CORE_DIST = join(PACKAGE, '..', 'core', 'dist', 'index.js');
 
@@ -229,7 +288,7 @@ describe.runIf(existsSync(CORE_DIST))('isosession CLI (the built bin)', () => {
       expect((await readFile(join(outDir, 'cli', 'isosession.js'), 'utf8')).startsWith('#!/usr/bin/env node\n')).toBe(true);
       const id = await seed(2, '1d');
       const run = await new Promise<Run>((resolve) => {
-        execFile(process.execPath, [join(outDir, 'cli', 'isosession.js'), 'find', '--directory', directory, '--expired', '--json'], { encoding: 'utf8' }, (error, stdout, stderr) => {
+        execFile(process.execPath, [join(outDir, 'cli', 'isosession.js'), 'find', '--directory', directory, '--expired', '--json', '--full-ids'], { encoding: 'utf8' }, (error, stdout, stderr) => {
           resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
         });
       });
@@ -281,15 +340,15 @@ describe.runIf((await serviceAvailable('postgresql')) && driverRegistered('postg
     const expired = await seedPg(3, '1d');
     await Session.closeAll();
     const cli = ['--dsn', 'driver:postgresql', '--args', JSON.stringify(args)];
-    const stats = await runBin(['stats', ...cli, '--json']);
+    const stats = await runBin(['stats', ...cli, '--json', '--full-ids']);
     expect(stats.stderr).toBe('');
     expect(jsonLines(stats.stdout)[0]).toMatchObject({ count: 2, expired: 1, failed: 0 });
-    const purge = await runBin(['find', ...cli, '--expired', '--purge', '--json']);
+    const purge = await runBin(['find', ...cli, '--expired', '--purge', '--json', '--full-ids']);
     expect(purge.code).toBe(0);
     expect(jsonLines(purge.stdout).filter((o) => o.type === 'session').map((o) => o.id)).toEqual([expired]);
-    const after = await runBin(['find', ...cli, '--json']);
+    const after = await runBin(['find', ...cli, '--json', '--full-ids']);
     expect(jsonLines(after.stdout).filter((o) => o.type === 'session').map((o) => o.id)).toEqual([live]);
-    const dump = await runBin(['dump', live, ...cli, '--json']);
+    const dump = await runBin(['dump', live, ...cli, '--json', '--full-ids', '--show-private']);
     expect(jsonLines(dump.stdout)[0]).toMatchObject({ id: live, data: { daysAgo: 0 } });
   });
 });

@@ -34,7 +34,8 @@ export function createProgress(stream: ProgressStream, total: number, label: str
   draw();
   return {
     tick() {
-      count += 1;
+      // The total was counted by an earlier walk: sessions created since must not overflow the bar.
+      if (count < total) count += 1;
       draw();
     },
     done() {

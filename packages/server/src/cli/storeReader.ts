@@ -1,7 +1,8 @@
 import { SessionError } from '@isosession/core';
 import { getDriver, getSerializer, resolveDsn } from '../registry.js';
-import { ATIME, CTIME, ETIME, checkTable, getKey } from '../sessionTable.js';
+import { CTIME, ETIME, checkTable, getKey, lastAccess } from '../sessionTable.js';
 import type { SessionTable } from '../sessionTable.js';
+import { isTombstone } from '../tombstone.js';
 import type { Driver, DsnArgs, Serializer, StoredRecord } from '../types.js';
 
 export interface Store {
@@ -20,6 +21,8 @@ export interface StoredSession {
   /** When it expires if left idle, capped by maxAge; undefined: never. */
   expiresAt: number | undefined;
   expired: boolean;
+  /** What regenerate()/delete() leave for a short while where an id was: never a session. */
+  tombstone: boolean;
 }
 
 export async function openStore(dsn: string | null, dsnArgs: DsnArgs): Promise<Store> {
@@ -45,11 +48,11 @@ export function decodeRecord(store: Store, key: string, record: StoredRecord, no
   }
   const table = checkTable(value, key);
   const recordAtime = typeof record === 'object' && !(record instanceof Uint8Array) ? record.atime : undefined;
-  const atime = recordAtime ?? (table[ATIME] as number);
+  const atime = lastAccess(table, recordAtime);
   const ctime = table[CTIME] as number;
   const etime = getKey(table, ETIME);
   const idle = typeof etime === 'number' && etime !== 0 ? atime + etime : undefined;
   const absolute = maxAge !== undefined && maxAge > 0 ? ctime + maxAge : undefined;
   const expiresAt = idle === undefined ? absolute : absolute === undefined ? idle : Math.min(idle, absolute);
-  return { key, table, bytes: byteLength(data), atime, ctime, expiresAt, expired: expiresAt !== undefined && expiresAt <= now };
+  return { key, table, bytes: byteLength(data), atime, ctime, expiresAt, expired: expiresAt !== undefined && expiresAt <= now, tombstone: isTombstone(table) };
 }

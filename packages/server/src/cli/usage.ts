@@ -5,18 +5,22 @@ Housekeeping for isosession stores (what a cron job runs).
 Commands:
   find               list stored sessions, all or those matching --expired / --older-than;
                      with --purge, remove them
-  dump <id>          print one stored session
+  dump <id>          print one stored session; <id> may be the start of an id, as find
+                     prints it ("9f86d081…")
   stats              count, bytes, oldest session, expired sessions
 
 Store options (every command):
   --dsn DSN          the store, as the app's DSN (default driver:file;serializer:default;id:md5)
   --args JSON        the app's dsnArgs as JSON, e.g. '{"DataSource":"postgres://…","TableName":"sessions"}'
-  --directory DIR    shorthand for the file driver's Directory
+  --directory DIR    shorthand for the file driver's Directory (default: the driver's own,
+                     <tmpdir>/isosession-<uid>, as the app uses without one)
   --plugin MODULE    import MODULE first (it registers your own drivers or serializers); repeatable
   --hash-ids         the app uses sessionParams.hashIds: ids shown are stored keys (SHA-256),
                      and dump takes the real id (or a stored key)
   --max-age DUR      the app's sessionParams.maxAge, so sessions past it count as expired
   --json             machine-readable output (find: one JSON object per line)
+  --full-ids         print ids whole; by default they are shortened ("9f86d081…"), since a
+                     stored id is a live cookie
   -h, --help         this text
 
 find options:
@@ -24,7 +28,17 @@ find options:
   --older-than DUR   only sessions idle for at least DUR (last access DUR ago or earlier)
   --purge            remove the sessions found (each re-checked atomically before removal);
                      needs --expired or --older-than
-  -q, --quiet        no line per session, only the summary
+  -q, --quiet        no line per session, only the summary; with --expired --purge on
+                     sqlite, postgresql or mysql (no --max-age): one DELETE through the
+                     index on expiry instead of loading every session
+
+dump options:
+  --show-private     print every param's value; by default values are "[private <type>]"
+                     (and the client address too), only names, times and expiries shown
+  --public A,B       print the values of these params (the ones your app shows the browser)
+
+Everything printed has non-printable characters escaped (\x1B, \n, \u{202E}): a stored
+name cannot drive your terminal or forge a line of the report.
 
 Durations: seconds, or N followed by s m h d w M y (10d, 12h, 1M).
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Session } from '../index.js';
-import { CRASH_PARAM_COUNT, crashParams } from '../testing/crashParams.js';
+import { CRASH_PARAM_COUNT, CRASH_SESSION_PARAMS, crashParams } from '../testing/crashParams.js';
 
 const WORKER = fileURLToPath(new URL('../testing/crashWorker.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -56,12 +56,13 @@ describe('file driver: a writer killed mid-flush (issue 2)', () => {
   it(`SIGKILLed ${KILLS} times while flushing ~5 MB, the file always loads as the old or the new session, and the next flush goes through`, async () => {
     const directory = await mkdtemp(join(tmpdir(), 'isosession-crash-'));
     directories.push(directory);
-    const dsnArgs = { Directory: directory };
-    const first = await Session.new('driver:file', null, dsnArgs);
+    // The sessions here are ~5 MB, over the default MaxFileSize (1 MiB).
+    const dsnArgs = { Directory: directory, MaxFileSize: 16 * 1024 * 1024 };
+    const first = await Session.new('driver:file', null, dsnArgs, CRASH_SESSION_PARAMS);
     first.param('generation', 0);
     await first.flush();
     const id = first.id()!;
-    const lockPath = join(directory, `cgisess_${id}.lock`);
+    const lockPath = join(directory, `isosession-lock_${id}.lock`);
     const landed: string[] = [];
 
     for (let kill = 0; kill < KILLS; kill++) {
@@ -76,7 +77,7 @@ describe('file driver: a writer killed mid-flush (issue 2)', () => {
       expect(await exited).toBe('SIGKILL');
       landed.push(existsSync(lockPath) ? 'holding the lock' : 'after the flush');
 
-      const after = await Session.load('driver:file', id, dsnArgs);
+      const after = await Session.load('driver:file', id, dsnArgs, CRASH_SESSION_PARAMS);
       const generation = after.param('generation') as number;
       expect([progress.flushed, progress.flushing]).toContain(generation);
       const expected = crashParams(generation);
@@ -87,7 +88,7 @@ describe('file driver: a writer killed mid-flush (issue 2)', () => {
       // A stale lock of the dead writer is taken over, so this flush does not time out.
       after.param('survivedKill', kill);
       await after.flush();
-      expect((await Session.load('driver:file', id, dsnArgs)).param('survivedKill')).toBe(kill);
+      expect((await Session.load('driver:file', id, dsnArgs, CRASH_SESSION_PARAMS)).param('survivedKill')).toBe(kill);
     }
 
     // Leftover temp files are never taken for sessions: find sees the one session.

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Session, SessionError } from '../index.js';
 import type { DsnArgs } from '../index.js';
+import { withFileLock } from '../fileLock.js';
 
 const directories: string[] = [];
 afterEach(async () => {
@@ -30,10 +31,27 @@ async function modeOf(path: string): Promise<number> {
   return (await stat(path)).mode & 0o777;
 }
 
-/** A lock on `id` held by this (live) process, as another request in flight would hold it. */
-async function holdLock(directory: string, id: string): Promise<string> {
-  const lockPath = join(directory, `cgisess_${id}.lock`);
-  await writeFile(lockPath, `${process.pid}@${hostname()}#held-by-test`);
+/**
+ * A lock on `id` held by this (live) process, as another request in flight would hold it; a
+ * lock file merely naming this pid is not live (it could be a predecessor's with the same pid).
+ */
+async function holdLock(directory: string, id: string): Promise<{ lockPath: string; release: () => Promise<void> }> {
+  const lockPath = join(directory, `isosession-lock_${id}.lock`);
+  let release!: () => void;
+  let taken!: () => void;
+  const isTaken = new Promise<void>((resolve) => { taken = resolve; });
+  const held = withFileLock(lockPath, () => {
+    taken();
+    return new Promise<void>((resolve) => { release = resolve; });
+  });
+  await isTaken;
+  return { lockPath, release: async () => { release(); await held; } };
+}
+
+/** A lock file left behind by some process, as NoFlock must ignore it. */
+async function plantLock(directory: string, id: string): Promise<string> {
+  const lockPath = join(directory, `isosession-lock_${id}.lock`);
+  await writeFile(lockPath, `${process.pid}@${hostname()}#planted-by-test`);
   return lockPath;
 }
 
@@ -82,7 +100,7 @@ describe('file driver options', () => {
     const directory = await freshDirectory();
     const args = { Directory: directory, LockTimeout: 50 };
     const id = await storedSession(args, { color: 'red' });
-    const lockPath = await holdLock(directory, id);
+    const { lockPath, release } = await holdLock(directory, id);
     const s = await Session.load('driver:file', id, args);
     s.param('color', 'blue');
     const error = await s.flush().catch((reason: unknown) => reason);
@@ -93,7 +111,7 @@ describe('file driver options', () => {
     expect((await Session.load('driver:file', id, args)).param('color')).toBe('red');
 
     // Once the holder lets go, the same flush goes through.
-    await rm(lockPath);
+    await release();
     await s.flush();
     expect((await Session.load('driver:file', id, args)).param('color')).toBe('blue');
   });
@@ -103,12 +121,12 @@ describe('file driver options', () => {
     const args = { Directory: directory, NoFlock: true, LockTimeout: 50 };
     const id = await storedSession(args, { color: 'red' });
     expect(await readdir(directory)).toEqual([`cgisess_${id}`]);
-    const lockPath = await holdLock(directory, id);
+    const lockPath = await plantLock(directory, id);
     const s = await Session.load('driver:file', id, args);
     s.param('color', 'blue');
     await s.flush();
     expect((await Session.load('driver:file', id, args)).param('color')).toBe('blue');
-    expect((await readdir(directory)).sort()).toEqual([`cgisess_${id}`, `cgisess_${id}.lock`]);
+    expect((await readdir(directory)).sort()).toEqual([`cgisess_${id}`, `isosession-lock_${id}.lock`]);
     await rm(lockPath);
   });
 

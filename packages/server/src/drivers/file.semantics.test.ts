@@ -47,13 +47,13 @@ describe('file driver: layout', () => {
     expect(await readdir(nested)).toEqual([`cgisess_${s.id()}`]);
   });
 
-  it('S74: Directory defaults to the OS temp directory', async () => {
+  it('S74: Directory defaults to a private directory isosession-<uid> in the OS temp directory', async () => {
     const previous = process.env.TMPDIR;
     process.env.TMPDIR = dir;
     try {
       const s = await Session.new();
       await s.flush();
-      expect(existsSync(join(dir, `cgisess_${s.id()}`))).toBe(true);
+      expect(existsSync(join(dir, `isosession-${process.getuid!()}`, `cgisess_${s.id()}`))).toBe(true);
       expect((await Session.load(s.id()!)).id()).toBe(s.id());
     } finally {
       if (previous === undefined) delete process.env.TMPDIR;

@@ -6,7 +6,12 @@ import { Session } from '@isosession/server';
 
 const HOUR = 60 * 60 * 1000;
 
-describe('file driver: temp files left by killed writers', () => {
+// Temp files are named isosession-tmp_<id>.<hex>.tmp (never matching Perl's ^cgisess_(.+)$);
+// cgisess_<id>.<hex>.tmp is what earlier versions left.
+describe.each([
+  (id: string) => `isosession-tmp_${id}.deadbeef0000.tmp`,
+  (id: string) => `cgisess_${id}.deadbeef0000.tmp`,
+])('file driver: temp files left by killed writers (%#)', (tempName) => {
   let directory: string;
   let id: string;
   let temp: string;
@@ -17,7 +22,7 @@ describe('file driver: temp files left by killed writers', () => {
     s.param('a', 1);
     await s.flush();
     id = s.id()!;
-    temp = `cgisess_${id}.deadbeef0000.tmp`;
+    temp = tempName(id);
     await writeFile(join(directory, temp), 'half a session');
   });
   afterEach(async () => {

@@ -3,14 +3,27 @@ import type { RawSession } from '../types.js';
 
 /** A row as this process last read or wrote it: what update() first tries to compare-and-swap on. */
 export interface VersionedCopy {
-  record: { data: RawSession; atime: number };
+  record: { data: RawSession; atime?: number }; // no atime: Perl's table keeps it in the data
   version: number;
 }
 
 const LIMIT = 1_000;
 const BYTES = 8 * 1024 * 1024;
 
-function sizeOf(copy: VersionedCopy): number {
+/** Anything remembered: a record with its data, and whatever version token the driver compares. */
+interface Copy {
+  record: { data: RawSession };
+}
+
+/** The copies kept for a driver's first compare-and-swap attempt. */
+export interface RecentCopies<T extends Copy> {
+  get(id: string): T | undefined;
+  set(id: string, copy: T): void;
+  forget(id: string): void;
+  clear(): void;
+}
+
+function sizeOf(copy: Copy): number {
   const { data } = copy.record;
   return typeof data === 'string' ? data.length * 3 : data.byteLength;
 }
@@ -20,8 +33,8 @@ function sizeOf(copy: VersionedCopy): number {
  * first: a Map iterates in insertion order). A copy may be stale (another process wrote
  * since): it is only ever used for a compare-and-swap on its version, never trusted alone.
  */
-export function createRecentCopies(): { get(id: string): VersionedCopy | undefined; set(id: string, copy: VersionedCopy): void; forget(id: string): void } {
-  const copies = new Map<string, VersionedCopy>();
+export function createRecentCopies<T extends Copy>(): RecentCopies<T> {
+  const copies = new Map<string, T>();
   let bytes = 0;
 
   function forget(id: string): void {
@@ -42,6 +55,10 @@ export function createRecentCopies(): { get(id: string): VersionedCopy | undefin
       while (copies.size > LIMIT || bytes > BYTES) forget(copies.keys().next().value as string);
     },
     forget,
+    clear() {
+      copies.clear();
+      bytes = 0;
+    },
   };
 }
 

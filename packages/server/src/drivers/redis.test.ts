@@ -244,6 +244,13 @@ describe.runIf(await serviceAvailable('redis'))('redis driver', () => {
       ['a zero Timeout', { Url: SERVICE_URLS.redis, Timeout: 0 }, 'INVALID_ARGUMENT'],
       ['a negative Grace', { Url: SERVICE_URLS.redis, Grace: -1 }, 'INVALID_ARGUMENT'],
       ['a Timeout that is not a duration', { Url: SERVICE_URLS.redis, Timeout: 'soon' }, 'INVALID_DURATION'],
+      ['an empty Url list (a Redis Cluster needs seed nodes)', { Url: [] }, 'INVALID_ARGUMENT'],
+      ['a Url list with a host:port that is not a redis:// URL', { Url: ['redis://127.0.0.1:7000', '127.0.0.1:7001'] }, 'INVALID_ARGUMENT'],
+      ['Sentinels without MasterName', { Sentinels: ['redis://127.0.0.1:26379'] }, 'INVALID_ARGUMENT'],
+      ['Sentinels and Url', { Sentinels: ['redis://127.0.0.1:26379'], MasterName: 'm', Url: SERVICE_URLS.redis }, 'INVALID_ARGUMENT'],
+      ['Sentinels and Client', { Sentinels: ['redis://127.0.0.1:26379'], MasterName: 'm', Client: {} }, 'INVALID_ARGUMENT'],
+      ['a WaitReplicas that is not a whole number', { Url: SERVICE_URLS.redis, WaitReplicas: 1.5 }, 'INVALID_ARGUMENT'],
+      ['a negative WaitReplicas', { Url: SERVICE_URLS.redis, WaitReplicas: -1 }, 'INVALID_ARGUMENT'],
     ];
     for (const [what, dsnArgs, code] of bad) {
       it(`broken configuration fails at the first Session: ${what}`, async () => {
@@ -252,6 +259,24 @@ describe.runIf(await serviceAvailable('redis'))('redis driver', () => {
         expect(error.message).toMatch(/redis driver|duration/);
       });
     }
+  });
+
+  describe('WaitReplicas', () => {
+    it('a write no replica confirms is refused with STORE_UNAVAILABLE saying so (a server without replicas)', async () => {
+      const a = args({ WaitReplicas: 1, Timeout: 2 });
+      const s = await Session.new(DSN, null, a);
+      s.param('a', 1);
+      const error = await unavailableWithin(2, s.flush());
+      expect(error.message).toMatch(/only 0 of the 1 replicas of WaitReplicas confirmed it/);
+    });
+
+    it('WaitReplicas: 0 writes as without it', async () => {
+      const a = args({ WaitReplicas: 0 });
+      const s = await Session.new(DSN, null, a);
+      s.param('a', 1);
+      await s.flush();
+      expect(await shared.exists(a.Prefix + s.id()!)).toBe(1);
+    });
   });
 
   describe('traverse', () => {

@@ -6,10 +6,15 @@
 // It is also what connect-redis, BullMQ and most Node session stores already use.
 import { createHash, randomBytes } from 'node:crypto';
 import { SessionError, parseDuration } from '@isosession/core';
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Driver, DsnArgs, Merge, MergeResult, RawSession, StoreMeta, StoredRecord } from '../types.js';
-
-type RedisClient = Redis | Cluster;
+import { withDeadline as withTimeLimit } from './deadline.js';
+import type { Deadline } from './deadline.js';
+import { createRecentCopies } from './recentCopies.js';
+import { openRedisClient } from './redisConnection.js';
+import { storeUnavailable } from './storeErrors.js';
+import type { RedisClient } from './redisConnection.js';
+import { VisitedIds } from './visitedIds.js';
 
 const DEFAULT_PREFIX = 'cgisess:';
 const DEFAULT_TIMEOUT_SECONDS = 5;
@@ -21,9 +26,6 @@ const DEFAULT_TIMEOUT_SECONDS = 5;
 // left open overnight); it costs at most one extra day of storage for abandoned sessions.
 // Sites with many short-lived anonymous sessions can lower it (`Grace: '1h'`, or 0).
 const DEFAULT_GRACE_SECONDS = 86_400;
-/** Recently read or written records kept for update()'s first compare-and-swap attempt. */
-const RECENT_LIMIT = 1_000;
-const RECENT_BYTES = 8 * 1024 * 1024;
 const SCAN_COUNT = 1_000;
 // Replies of a server that is starting, failing over or stuck in a script: retry later.
 const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN)\b/;
@@ -36,6 +38,10 @@ const FIELDS = ['data', 'enc', 'atime', 'ver'] as const;
 // Every change goes through one of the three scripts below. Cross-process change notices (a
 // later issue) belong there too: a PUBLISH inside the script is atomic with the write, so a
 // subscriber can neither miss a change nor hear of it before it is readable.
+// Each script names exactly one key, the session's: on a Redis Cluster every key of a script
+// must hash to one slot, which one key does by construction (and on a cluster a PUBLISH
+// inside a script would be broadcast to every node). A script that ever needs a second key
+// per session must put the id in a hash tag in both ("prefix{id}"), a change of key format.
 
 // KEYS[1] the session key; ARGV: expected ver ("*": any, "": must not exist), new ver, data,
 // enc, atime, TTL in ms ("" for none). A rewrite of a key keeps its old TTL in Redis, so a
@@ -75,10 +81,6 @@ const WRITE = script(WRITE_SCRIPT);
 const REMOVE = script(REMOVE_SCRIPT);
 const TOUCH = script(TOUCH_SCRIPT);
 
-interface Deadline {
-  passed: boolean;
-}
-
 interface Versioned {
   record: { data: RawSession; atime?: number };
   ver: string;
@@ -96,6 +98,15 @@ function seconds(name: string, value: unknown, fallback: number, allowZero: bool
     throw invalid(`${name} must be ${allowZero ? 'zero or more' : 'more than zero'} seconds (a number or a string like "5s"), got ${String(value)}`);
   }
   return parsed;
+}
+
+/** `WaitReplicas`: how many replicas must confirm each write (Redis WAIT); 0 confirms none. */
+function replicaCount(value: unknown): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw invalid(`WaitReplicas must be a whole number of replicas (0 or more) that confirm each write, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 function isClient(value: unknown): value is RedisClient {
@@ -133,9 +144,10 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
   }
   const timeoutMs = Math.round(seconds('Timeout', args.Timeout, DEFAULT_TIMEOUT_SECONDS, false) * 1000);
   const graceMs = Math.round(seconds('Grace', args.Grace, DEFAULT_GRACE_SECONDS, true) * 1000);
-  if (args.Client !== undefined && args.Url !== undefined) {
-    throw invalid('give either Client (your ioredis client) or Url, not both');
+  if (args.Client !== undefined && (args.Url !== undefined || args.Sentinels !== undefined)) {
+    throw invalid('give either Client (your ioredis client) or Url / Sentinels, not both');
   }
+  const waitReplicas = replicaCount(args.WaitReplicas);
 
   let client: RedisClient;
   let owned = false;
@@ -146,62 +158,20 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     }
     client = args.Client;
     where = 'the given Client';
-  } else if (typeof args.Url === 'string' && /^rediss?:\/\//.test(args.Url)) {
-    const { Redis: RedisClass } = await import('ioredis');
-    client = new RedisClass(args.Url, {
-      connectTimeout: timeoutMs,
-      commandTimeout: timeoutMs,
-      // No offline queue: while Redis is unreachable a call waits for the reconnect up to its
-      // deadline and then fails, instead of piling up in memory and running late.
-      enableOfflineQueue: false,
-      // Commands in flight when the connection drops fail at once and are never replayed
-      // after the reconnect, when their caller has long been told they failed.
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      // Reconnect quickly once Redis is back, so the next request after an outage works.
-      retryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
-      // Measured (bench/drivers.ts): auto-pipelining gave ~25% more throughput at 32 concurrent
-      // requests but ~3× the latency of a lone one; a session load sits on every request's path.
-      enableAutoPipelining: false,
-    });
+  } else {
+    ({ client, where } = await openRedisClient(args, timeoutMs));
     // Without a listener ioredis prints every connection error; the calls report them instead.
     client.on('error', () => {});
     owned = true;
-    where = args.Url.replace(/\/\/[^@/]*@/, '//***@');
-  } else {
-    throw invalid(`give Url (e.g. "redis://127.0.0.1:6379") or Client (an ioredis client); got Url ${JSON.stringify(args.Url)}`);
   }
 
   const keyOf = (id: string) => prefix + id;
-  // Bounded by count and bytes, oldest out first (a Map iterates in insertion order).
-  const recent = new Map<string, Versioned>();
-  let recentBytes = 0;
-  const sizeOf = (entry: Versioned) => (typeof entry.record.data === 'string' ? entry.record.data.length * 3 : entry.record.data.byteLength);
-
-  function forget(id: string): void {
-    const entry = recent.get(id);
-    if (entry === undefined) return;
-    recentBytes -= sizeOf(entry);
-    recent.delete(id);
-  }
-
-  function remember(id: string, entry: Versioned): void {
-    forget(id);
-    const size = sizeOf(entry);
-    if (size > RECENT_BYTES / 8) return;
-    recent.set(id, entry);
-    recentBytes += size;
-    while (recent.size > RECENT_LIMIT || recentBytes > RECENT_BYTES) forget(recent.keys().next().value as string);
-  }
-
-  function unavailable(what: string, cause?: unknown): SessionError {
-    const reason = cause instanceof Error ? `: ${cause.message}` : '';
-    return new SessionError(
-      'STORE_UNAVAILABLE',
-      `redis driver: ${what} at ${where}${reason}; check that Redis is running and reachable, or raise Timeout (now ${timeoutMs / 1000} s)`,
-      { cause },
-    );
-  }
+  // Recently read or written records kept for update()'s first compare-and-swap attempt.
+  const recent = createRecentCopies<Versioned>();
+  const forget = recent.forget;
+  const remember = recent.set;
+  const place = { driver: 'redis', where, server: 'Redis', timeoutMs };
+  const unavailable = (what: string, cause?: unknown) => storeUnavailable(place, what, cause);
 
   /**
    * Client errors: anything but a Redis reply is the connection (STORE_UNAVAILABLE), and so
@@ -219,21 +189,9 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
   }
 
   /** Runs `work` with a deadline of Timeout, whatever the client's own options are. */
-  async function withDeadline<T>(what: string, work: (deadline: Deadline) => Promise<T>): Promise<T> {
-    // A plain flag, not an AbortController: this runs on every call, and signals cost more.
-    const deadline: Deadline = { passed: false };
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        deadline.passed = true;
-        reject(unavailable(`${what} got no answer within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-    });
-    try {
-      return await Promise.race([Promise.resolve().then(whenReady).then(() => work(deadline)), expired]);
-    } finally {
-      clearTimeout(timer);
-    }
+  function withDeadline<T>(what: string, work: (deadline: Deadline) => Promise<T>): Promise<T> {
+    return withTimeLimit(timeoutMs, () => unavailable(`${what} got no answer within ${timeoutMs / 1000} s`), (deadline) =>
+      Promise.resolve().then(whenReady).then(() => work(deadline)));
   }
 
   // One wait shared by every call made while our client (re)connects, not a listener each.
@@ -259,8 +217,42 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     return readyWait;
   }
 
+  // WAIT's own timeout, shorter than the call's deadline so that its answer ("only 0 replicas
+  // so far") is what the caller hears, not a bare "no answer".
+  const waitMs = Math.max(1, Math.floor(timeoutMs * 0.8));
+
+  /**
+   * A write followed by WAIT in one pipeline: on a Cluster the pipeline goes to the master of
+   * the write's key, so WAIT counts that master's replicas. The write is acknowledged only when
+   * `WaitReplicas` replicas have it; otherwise the caller gets STORE_UNAVAILABLE (the write may
+   * still be on the master: an unacknowledged write may or may not have happened).
+   */
+  async function replicated(what: string, queue: (pipeline: ReturnType<RedisClient['pipeline']>) => void): Promise<unknown> {
+    const pipeline = client.pipeline();
+    queue(pipeline);
+    pipeline.wait(waitReplicas, waitMs);
+    const results = await command(what, pipeline.exec());
+    const [written, waited] = results ?? [];
+    if (!written || !waited) throw unavailable(`${what} failed (no reply to the pipeline)`);
+    if (written[0]) await command(what, Promise.reject(written[0]));
+    if (waited[0]) await command(what, Promise.reject(waited[0]));
+    const acked = Number(waited[1]);
+    if (acked < waitReplicas) {
+      throw unavailable(`${what} reached the master but only ${acked} of the ${waitReplicas} replicas of WaitReplicas confirmed it within ${waitMs} ms`);
+    }
+    return written[1];
+  }
+
   async function run(what: string, code: Script, key: string, argv: (string | Uint8Array)[]): Promise<number> {
     const redis = client as Redis;
+    if (waitReplicas > 0) {
+      try {
+        return (await replicated(what, (pipeline) => pipeline.evalsha(code.sha, 1, key, ...(argv as string[])))) as number;
+      } catch (error) {
+        if (!(error as Error).message?.startsWith('NOSCRIPT')) throw error;
+        return (await replicated(what, (pipeline) => pipeline.eval(code.source, 1, key, ...(argv as string[])))) as number;
+      }
+    }
     try {
       return (await command(what, redis.evalsha(code.sha, 1, key, ...(argv as string[])))) as number;
     } catch (error) {
@@ -340,7 +332,7 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     }
   }
 
-  async function scanFrom(node: Redis, pattern: string, strip: number, seen: Set<string>, visit: (id: string) => Promise<void> | void): Promise<void> {
+  async function scanFrom(node: Redis, pattern: string, strip: number, seen: VisitedIds, visit: (id: string) => Promise<void> | void): Promise<void> {
     let cursor = '0';
     do {
       const [next, keys] = await withDeadline('traverse', () =>
@@ -348,9 +340,9 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
       cursor = next;
       for (const key of keys) {
         const id = key.slice(strip);
-        // SCAN may return a key more than once; each id is visited once.
-        if (seen.has(id)) continue;
-        seen.add(id);
+        // SCAN may return a key more than once; each id is visited once. That takes a record
+        // of the ids visited so far: 128-bit fingerprints, ~32 MB for a million sessions.
+        if (!seen.add(id)) continue;
         await visit(id);
       }
     } while (cursor !== '0');
@@ -371,7 +363,8 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     remove(id) {
       return withDeadline('remove', async () => {
         forget(id);
-        await command('remove', client.del(keyOf(id)));
+        if (waitReplicas > 0) await replicated('remove', (pipeline) => pipeline.del(keyOf(id)));
+        else await command('remove', client.del(keyOf(id)));
       });
     },
     async traverse(visit) {
@@ -379,9 +372,12 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
       const clientPrefix = (client.options as { keyPrefix?: string } | undefined)?.keyPrefix ?? '';
       const pattern = `${escapeGlob(clientPrefix + prefix)}*`;
       const strip = clientPrefix.length + prefix.length;
-      const seen = new Set<string>();
-      // A Cluster spreads keys over its masters; SCAN walks one node at a time.
-      const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client as Redis];
+      const seen = new VisitedIds();
+      // A Cluster spreads keys over its masters; SCAN walks one node at a time. Its list of
+      // masters is only right once its slot map has loaded (ready): before that it holds the
+      // seed nodes, which it drops (mid-SCAN: "Connection is closed") when the map arrives.
+      const nodes = await withDeadline('traverse', async () =>
+        'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client as Redis]);
       for (const node of nodes) await scanFrom(node, pattern, strip, seen, visit);
     },
     update(id, merge) {
@@ -392,7 +388,6 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     },
     async close() {
       recent.clear();
-      recentBytes = 0;
       if (!owned || client.status === 'end') return;
       if (client.status === 'ready') {
         try {

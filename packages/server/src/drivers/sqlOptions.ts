@@ -13,7 +13,20 @@ export interface SqlDriver extends Driver {
   close(): Promise<void>;
 }
 
-/** What `TableName`, `IdColName`, `DataColName` and `Timeout` resolve to. */
+/**
+ * `Schema` of the SQL drivers: `'isosession'` (the default: id, data, atime, expires_at,
+ * version) or `'cgi-session'`, Perl CGI::Session's own two-column table
+ * `(id CHAR(32) PRIMARY KEY, a_session TEXT NOT NULL)`, to share it with a running Perl app.
+ */
+export type SqlSchema = 'isosession' | 'cgi-session';
+
+export function parseSchema(driver: string, value: unknown): SqlSchema {
+  if (value === undefined || value === null || value === 'isosession') return 'isosession';
+  if (value === 'cgi-session') return 'cgi-session';
+  throw invalidArgument(driver, `Schema must be 'isosession' (the default) or 'cgi-session' (Perl CGI::Session's two-column table), got ${JSON.stringify(value)}`);
+}
+
+/** What `TableName`, `IdColName`, `DataColName`, `Timeout`, `Schema` and `ColumnType` resolve to. */
 export interface SqlOptions {
   table: string;
   idCol: string;
@@ -21,6 +34,12 @@ export interface SqlOptions {
   /** The expiry index's name: `<table>_expires_at`, shortened (with a hash) past 63 characters. */
   indexName: string;
   timeoutMs: number;
+  schema: SqlSchema;
+  /**
+   * Schema 'cgi-session': the data column is binary (`ColumnType: 'binary'`, as Perl's
+   * PostgreSQL driver calls it: BYTEA, LONGBLOB on MySQL) rather than Perl's default TEXT.
+   */
+  binaryData: boolean;
 }
 
 // The columns the drivers own beside the id and the data; a user's column names may not clash.
@@ -76,7 +95,14 @@ export function parseSqlOptions(driver: string, args: DsnArgs): SqlOptions {
     const hash = createHash('sha1').update(table).digest('hex').slice(0, 8);
     indexName = `${table.slice(0, MAX_IDENTIFIER - 20)}_${hash}_expires_at`;
   }
-  return { table, idCol, dataCol, indexName, timeoutMs: timeoutMs(driver, args.Timeout) };
+  if (args.ColumnType !== undefined && args.ColumnType !== 'binary' && args.ColumnType !== 'text') {
+    throw invalidArgument(driver, `ColumnType must be 'binary' (a BYTEA data column) or 'text' (Perl's default), got ${JSON.stringify(args.ColumnType)}`);
+  }
+  return {
+    table, idCol, dataCol, indexName, timeoutMs: timeoutMs(driver, args.Timeout),
+    schema: parseSchema(driver, args.Schema),
+    binaryData: args.ColumnType === 'binary',
+  };
 }
 
 /** The current time in whole seconds, as sessions store it. */
@@ -91,6 +117,59 @@ export function purgeTime(driver: string, now: number | undefined): number {
     throw invalidArgument(driver, `purgeExpired(now): now must be seconds since the epoch, got ${String(now)}`);
   }
   return Math.floor(now);
+}
+
+/**
+ * `Handle` or `DataSource`, exactly one: `handle` names what a Handle must be (e.g. "a pg Pool
+ * or Client") and `example` a DataSource, for the messages.
+ */
+export function connectionSource(driver: string, args: DsnArgs, handle: string, example: string): { handle: unknown } | { dataSource: string } {
+  if (args.Handle !== undefined && args.DataSource !== undefined) {
+    throw invalidArgument(driver, `give either Handle (${handle}) or DataSource, not both`);
+  }
+  if (args.Handle !== undefined) return { handle: args.Handle };
+  if (typeof args.DataSource === 'string' && args.DataSource !== '') return { dataSource: args.DataSource };
+  throw invalidArgument(driver, `give DataSource (e.g. "${example}") or Handle (${handle}); got DataSource ${JSON.stringify(args.DataSource)}`);
+}
+
+/** `User` / `Password` args, checked: each a string when given. */
+export function credentials(driver: string, user: unknown, password: unknown): { user?: string; password?: string } {
+  for (const [name, value] of [['User', user], ['Password', password]] as const) {
+    if (value !== undefined && typeof value !== 'string') throw invalidArgument(driver, `${name} must be a string, got ${typeof value}`);
+  }
+  return { user: user as string | undefined, password: password as string | undefined };
+}
+
+/**
+ * A connection URL with the separate `User` / `Password` put into it: they are the more
+ * specific, while pg and mysql2 would let the URL's own win (even over an empty Password).
+ */
+export function urlWithCredentials(driver: string, dataSource: string, given: { user?: string; password?: string }): string {
+  let url: URL;
+  try {
+    url = new URL(dataSource);
+  } catch {
+    throw invalidArgument(driver, `DataSource is not a valid URL: ${maskPassword(dataSource)}`);
+  }
+  if (given.user !== undefined) url.username = encodeURIComponent(given.user);
+  if (given.password !== undefined) url.password = encodeURIComponent(given.password);
+  return url.toString();
+}
+
+/** What a DBI data source's pairs name: the first present of each key's spellings, and the credentials (separate args win). */
+export function dbiConnection(
+  dbi: Record<string, string>,
+  given: { user?: string; password?: string },
+  spellings: { database: string[]; host: string[] },
+): { database?: string; host?: string; port?: number; user?: string; password?: string } {
+  const first = (keys: string[]) => keys.map((key) => dbi[key]).find((value) => value !== undefined);
+  return {
+    database: first(spellings.database),
+    host: first(spellings.host),
+    port: dbi.port === undefined ? undefined : Number(dbi.port),
+    user: given.user ?? dbi.user,
+    password: given.password ?? dbi.password,
+  };
 }
 
 /** A connection string with the password masked, for error messages. */

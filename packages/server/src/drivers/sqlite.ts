@@ -1,32 +1,31 @@
 import { SessionError } from '@isosession/core';
 import type { Database, Statement } from 'better-sqlite3';
 import type { DsnArgs, Merge, MergeResult, RawSession, StoreMeta, StoredRecord } from '../types.js';
+import { PAGE_SIZE } from './sql/statements.js';
 import { invalidArgument, parseDbiDataSource, parseSqlOptions, purgeTime, toBytes } from './sqlOptions.js';
 import type { SqlDriver } from './sqlOptions.js';
+import { MergeThrew, classifyError, errorCode, schemaMismatch } from './storeErrors.js';
+import type { ErrorSigns } from './storeErrors.js';
+import { isExpiredByData } from './cgiSessionSchema.js';
 
 const NAME = 'sqlite';
-const PAGE_SIZE = 500;
 // Another connection holds the lock for longer than busy_timeout (Timeout): try again later.
 const BUSY = /^SQLITE_(BUSY|LOCKED)/;
+const ERRORS: ErrorSigns = {
+  unavailableCodes: new Set(),
+  unavailableIf: (error) => BUSY.test(errorCode(error) ?? ''),
+  schemaMessage: /no such column|has no column/i,
+};
 
 interface Row {
   data: string | Buffer;
-  atime: number | bigint;
-}
-
-/** Carries an error the merge threw, so that it leaves the transaction unchanged. */
-class MergeThrew {
-  constructor(readonly error: unknown) {}
+  /** Absent with Schema 'cgi-session': Perl keeps atime only in the data. */
+  atime?: number | bigint;
 }
 
 function isDatabase(value: unknown): value is Database {
   const candidate = value as Partial<Database> | null;
   return typeof candidate?.prepare === 'function' && typeof candidate.transaction === 'function' && typeof candidate.pragma === 'function';
-}
-
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : '';
 }
 
 /** `DataSource`: a file path, `:memory:`, or a DBI `dbi:SQLite:dbname=path` string. */
@@ -53,6 +52,7 @@ function databasePath(dataSource: unknown): string {
  */
 export async function createSqliteDriver(args: DsnArgs = {}): Promise<SqlDriver> {
   const options = parseSqlOptions(NAME, args);
+  const perlTable = options.schema === 'cgi-session';
   const { timeoutMs } = options;
   if (args.Handle !== undefined && args.DataSource !== undefined) {
     throw invalidArgument(NAME, 'give either Handle (your better-sqlite3 Database) or DataSource, not both');
@@ -85,11 +85,10 @@ export async function createSqliteDriver(args: DsnArgs = {}): Promise<SqlDriver>
 
   function translate(what: string, error: unknown): unknown {
     if (error instanceof SessionError) return error;
-    if (BUSY.test(errorCode(error))) return unavailable(`${what} found the database locked`, error);
+    const kind = classifyError(ERRORS, error);
+    if (kind === 'unavailable') return unavailable(`${what} found the database locked`, error);
     if (!db.open) return new SessionError('STORE_UNAVAILABLE', `sqlite driver: ${what}: the database ${where} was closed (close(), Session.closeAll() or your Handle's close())`, { cause: error });
-    if (/no such column|has no column/i.test((error as Error)?.message ?? '')) {
-      return new SessionError('STORE_ERROR', `sqlite driver: ${what} failed: ${(error as Error).message}; table ${options.table} does not have the columns this driver needs (see "SQL schema" in docs/drivers.md, or use a new TableName)`, { cause: error });
-    }
+    if (kind === 'schema') return schemaMismatch(NAME, what, options.table, error);
     return error;
   }
 
@@ -98,7 +97,13 @@ export async function createSqliteDriver(args: DsnArgs = {}): Promise<SqlDriver>
   const dataCol = `"${options.dataCol}"`;
   // A BLOB column keeps what it is given: a serializer's string stays TEXT (readable with the
   // sqlite3 shell), bytes (storable) stay a BLOB; both come back as they went in.
-  const CREATE = `CREATE TABLE IF NOT EXISTS ${table} (
+  const CREATE = perlTable
+    // Perl CGI::Session's documented table; Perl's driver binds the data as a BLOB.
+    ? `CREATE TABLE IF NOT EXISTS ${table} (
+  ${idCol} CHAR(32) NOT NULL PRIMARY KEY,
+  ${dataCol} TEXT NOT NULL
+)`
+    : `CREATE TABLE IF NOT EXISTS ${table} (
   ${idCol} TEXT NOT NULL PRIMARY KEY,
   ${dataCol} BLOB NOT NULL,
   atime INTEGER NOT NULL,
@@ -115,7 +120,7 @@ CREATE INDEX IF NOT EXISTS "${options.indexName}" ON ${table} (expires_at)`;
       db.exec(CREATE);
       break;
     } catch (error) {
-      if (attempt < 5 && BUSY.test(errorCode(error))) continue;
+      if (attempt < 5 && BUSY.test(errorCode(error) ?? '')) continue;
       const translated = translate('creating the table', error);
       if (owned) db.close();
       // Session.new() reports a factory's error as it is: make it a SessionError here.
@@ -125,22 +130,54 @@ CREATE INDEX IF NOT EXISTS "${options.indexName}" ON ${table} (expires_at)`;
     }
   }
 
-  const select: Statement<[string], Row> = db.prepare(`SELECT ${dataCol} AS data, atime FROM ${table} WHERE ${idCol} = ?`);
-  const upsert = db.prepare(`INSERT INTO ${table} (${idCol}, ${dataCol}, atime, expires_at, version) VALUES (?, ?, ?, ?, 1)
+  // With Schema 'cgi-session' only the id and the data exist: atime and expiry live in the
+  // data (the meta arguments are ignored, binding them would be an error), and the whole
+  // update runs in one BEGIN IMMEDIATE transaction, which Perl's writes wait for too.
+  const select: Statement<[string], Row> = db.prepare(`SELECT ${dataCol} AS data${perlTable ? '' : ', atime'} FROM ${table} WHERE ${idCol} = ?`);
+  const upsert = db.prepare(perlTable
+    ? `INSERT INTO ${table} (${idCol}, ${dataCol}) VALUES (?, ?) ON CONFLICT (${idCol}) DO UPDATE SET ${dataCol} = excluded.${dataCol}`
+    : `INSERT INTO ${table} (${idCol}, ${dataCol}, atime, expires_at, version) VALUES (?, ?, ?, ?, 1)
 ON CONFLICT (${idCol}) DO UPDATE SET ${dataCol} = excluded.${dataCol}, atime = excluded.atime, expires_at = excluded.expires_at, version = version + 1`);
-  const insert = db.prepare(`INSERT INTO ${table} (${idCol}, ${dataCol}, atime, expires_at, version) VALUES (?, ?, ?, ?, 1)`);
-  const change = db.prepare(`UPDATE ${table} SET ${dataCol} = ?, atime = ?, expires_at = ?, version = version + 1 WHERE ${idCol} = ?`);
-  const touch = db.prepare(`UPDATE ${table} SET atime = ?, expires_at = ?, version = version + 1 WHERE ${idCol} = ?`);
+  const insert = db.prepare(perlTable
+    ? `INSERT INTO ${table} (${idCol}, ${dataCol}) VALUES (?, ?)`
+    : `INSERT INTO ${table} (${idCol}, ${dataCol}, atime, expires_at, version) VALUES (?, ?, ?, ?, 1)`);
+  const change = db.prepare(perlTable
+    ? `UPDATE ${table} SET ${dataCol} = ? WHERE ${idCol} = ?`
+    : `UPDATE ${table} SET ${dataCol} = ?, atime = ?, expires_at = ?, version = version + 1 WHERE ${idCol} = ?`);
+  const touch = perlTable ? undefined : db.prepare(`UPDATE ${table} SET atime = ?, expires_at = ?, version = version + 1 WHERE ${idCol} = ?`);
   const remove = db.prepare(`DELETE FROM ${table} WHERE ${idCol} = ?`);
   const page: Statement<[string], { id: string }> = db.prepare(`SELECT ${idCol} AS id FROM ${table} WHERE ${idCol} > ? ORDER BY ${idCol} LIMIT ${PAGE_SIZE}`);
-  const purge = db.prepare(`DELETE FROM ${table} WHERE expires_at <= ?`);
+  const purge = perlTable ? undefined : db.prepare(`DELETE FROM ${table} WHERE expires_at <= ?`);
+  const dataPage: Statement<[string], { id: string; data: string | Buffer }> = db.prepare(`SELECT ${idCol} AS id, ${dataCol} AS data FROM ${table} WHERE ${idCol} > ? ORDER BY ${idCol} LIMIT ${PAGE_SIZE}`);
+  // Removes the row only if its data is still what was read: a session refreshed meanwhile stays.
+  const removeIfUnchanged = db.prepare(`DELETE FROM ${table} WHERE ${idCol} = ? AND ${dataCol} = ?`);
 
   function record(row: Row): StoredRecord {
-    return { data: row.data, atime: Number(row.atime) };
+    return row.atime === undefined ? { data: row.data } : { data: row.data, atime: Number(row.atime) };
   }
 
   function bindable(data: RawSession): string | Buffer {
-    return typeof data === 'string' ? data : toBytes(data);
+    // Perl's driver binds its data as a BLOB; bytes it is here too, so both read one type.
+    return typeof data === 'string' && !perlTable ? data : toBytes(data);
+  }
+
+  /** The meta columns a statement binds after the data: none with Perl's table. */
+  function metaColumns(meta: StoreMeta): [number, number | null] | [] {
+    return perlTable ? [] : [meta.atime, meta.expiresAt ?? null];
+  }
+
+  /** Schema 'cgi-session': expiry is only in the data, so every row is read (as Perl's find does). */
+  function purgeByData(now: number): number {
+    let purged = 0;
+    let after = '';
+    for (;;) {
+      const rows = dataPage.all(after);
+      for (const row of rows) {
+        if (isExpiredByData(row.data, now)) purged += removeIfUnchanged.run(row.id, row.data).changes;
+      }
+      if (rows.length < PAGE_SIZE) return purged;
+      after = rows[rows.length - 1]!.id;
+    }
   }
 
   // Synchronous: better-sqlite3 runs it to completion, so nothing else in this process can
@@ -155,8 +192,8 @@ ON CONFLICT (${idCol}) DO UPDATE SET ${dataCol} = excluded.${dataCol}, atime = e
     }
     if (result.action === 'store') {
       const { data, meta } = result;
-      if (row) change.run(bindable(data), meta.atime, meta.expiresAt ?? null, id);
-      else insert.run(id, bindable(data), meta.atime, meta.expiresAt ?? null);
+      if (row) change.run(bindable(data), ...metaColumns(meta), id);
+      else insert.run(id, bindable(data), ...metaColumns(meta));
     } else if (result.action === 'remove' && row) {
       remove.run(id);
     }
@@ -172,10 +209,6 @@ ON CONFLICT (${idCol}) DO UPDATE SET ${dataCol} = excluded.${dataCol}, atime = e
     }
   }
 
-  function storeMeta(meta: StoreMeta): [number, number | null] {
-    return [meta.atime, meta.expiresAt ?? null];
-  }
-
   return {
     retrieve(id) {
       return call('retrieve', () => {
@@ -185,7 +218,7 @@ ON CONFLICT (${idCol}) DO UPDATE SET ${dataCol} = excluded.${dataCol}, atime = e
     },
     store(id, data, meta) {
       return call('store', () => {
-        upsert.run(id, bindable(data), ...storeMeta(meta));
+        upsert.run(id, bindable(data), ...metaColumns(meta));
       });
     },
     remove(id) {
@@ -208,12 +241,11 @@ ON CONFLICT (${idCol}) DO UPDATE SET ${dataCol} = excluded.${dataCol}, atime = e
         updateTransaction.immediate(id, merge);
       });
     },
-    touch(id, meta) {
-      return call('touch', () => touch.run(...storeMeta(meta), id).changes > 0);
-    },
+    // Perl's table has no atime column: a touch rewrites the data (Session does so without it).
+    ...(touch ? { touch: (id: string, meta: StoreMeta) => call('touch', () => touch.run(meta.atime, meta.expiresAt ?? null, id).changes > 0) } : {}),
     purgeExpired(now) {
       const cutoff = purgeTime(NAME, now);
-      return call('purgeExpired', () => purge.run(cutoff).changes);
+      return call('purgeExpired', () => (purge ? purge.run(cutoff).changes : purgeByData(cutoff)));
     },
     async close() {
       if (owned && db.open) db.close();

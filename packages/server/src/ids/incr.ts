@@ -19,6 +19,7 @@ function integerArg(args: DsnArgs, name: string, fallback: number): number {
  * IDIncr (first: IDInit + IDIncr). A lock file makes this atomic across processes.
  */
 export const incrIdGenerator: IdGenerator = {
+  guessable: true,
   async generateId(args) {
     const file = args.IDFile;
     if (typeof file !== 'string' || file === '') {

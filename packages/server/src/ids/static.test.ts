@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Session, SessionError } from '@isosession/server';
+import { signId } from '../signedId.js';
 
 const dsn = 'driver:memory;id:static';
+// A client-chosen id must be signed to be a claim: id:static with a request needs a secret.
+const SECRET = 'static-test-secret-of-more-than-32-chars';
+const signed = { secret: SECRET };
 
 function args(extra: Record<string, unknown> = {}) {
   return { Namespace: `static-${randomBytes(6).toString('hex')}`, ...extra };
@@ -16,11 +20,11 @@ describe('id:static', () => {
   });
 
   it('S83: the id is the claim read from a query (cookie, or param with idFrom query)', async () => {
-    const fromRequest = await Session.new(dsn, new Request('http://localhost/', { headers: { cookie: 'CGISESSID=from-cookie' } }), args());
+    const fromRequest = await Session.new(dsn, new Request('http://localhost/', { headers: { cookie: `CGISESSID=${signId('from-cookie', SECRET)}` } }), args(), signed);
     expect(fromRequest.id()).toBe('from-cookie');
-    const cgi = { cookie: (name: string) => (name === 'CGISESSID' ? 'cgi-cookie' : undefined) };
-    expect((await Session.new(dsn, cgi, args())).id()).toBe('cgi-cookie');
-    const fromParam = await Session.new(dsn, new URLSearchParams({ itchy: '2001' }), args(), { name: 'itchy', idFrom: ['cookie', 'query'] });
+    const cgi = { cookie: (name: string) => (name === 'CGISESSID' ? signId('cgi-cookie', SECRET) : undefined) };
+    expect((await Session.new(dsn, cgi, args(), signed)).id()).toBe('cgi-cookie');
+    const fromParam = await Session.new(dsn, new URLSearchParams({ itchy: signId('2001', SECRET) }), args(), { ...signed, name: 'itchy', idFrom: ['cookie', 'query'] });
     expect(fromParam.id()).toBe('2001');
   });
 
@@ -32,8 +36,8 @@ describe('id:static', () => {
   it('S83: with neither a claim nor dsnArgs.Id, new() rejects with SessionError', async () => {
     await expect(Session.new(dsn, null, args())).rejects.toBeInstanceOf(SessionError);
     // t/name.t: a claim under another cookie name is no claim.
-    const wrongName = new Request('http://localhost/', { headers: { cookie: 'CGISESSID=2001' } });
-    await expect(Session.new(dsn, wrongName, args(), { name: 'itchy' })).rejects.toBeInstanceOf(SessionError);
+    const wrongName = new Request('http://localhost/', { headers: { cookie: `CGISESSID=${signId('2001', SECRET)}` } });
+    await expect(Session.new(dsn, wrongName, args(), { ...signed, name: 'itchy' })).rejects.toBeInstanceOf(SessionError);
     expect(Session.errstr()).toMatch(/Id/);
   });
 

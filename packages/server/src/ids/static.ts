@@ -3,6 +3,7 @@ import type { IdGenerator } from '../types.js';
 
 /** S83: the id is the claimed one, else dsnArgs.Id; with neither there is no id to use. */
 export const staticIdGenerator: IdGenerator = {
+  guessable: true,
   generateId(args, claimedId) {
     if (claimedId !== undefined && claimedId !== '') return claimedId;
     const configured = args.Id;

@@ -91,7 +91,8 @@ export function runAdapterSuite(harness: AdapterHarness): void {
     });
 
     it('regenerate(): the cookie gets a new id with the same data, and the old id is gone', async () => {
-      const { url } = await start(memory());
+      const clock = { now: 1_700_000_000_000 };
+      const { url } = await start(memory({ sessionParams: { now: () => clock.now } }));
       const first = await call(`${url}/count`);
       const oldId = first.json<Body>().id;
       const login = await call(`${url}/login?user=alice`, { cookie: cookieOf(first) });
@@ -101,26 +102,53 @@ export function runAdapterSuite(harness: AdapterHarness): void {
       expect(login.headers.get('cache-control')).toBe('no-store');
       const after = await call(`${url}/peek`, { cookie: cookieOf(login) });
       expect(after.json<Body>()).toMatchObject({ id: newId, user: 'alice', n: 1, isNew: false });
+      // A request still carrying the old cookie (sent before the login's response arrived) is
+      // refused 409 STALE with no Set-Cookie: a fresh session's cookie would replace the new one.
+      const inFlight = await call(`${url}/peek`, { cookie: `CGISESSID=${oldId}` });
+      expect(inFlight.status).toBe(409);
+      expect(inFlight.setCookies).toEqual([]);
+      // After the grace period (60 s) the old id is just unknown: a fresh session, never the new one.
+      clock.now += 60_000;
       const replay = await call(`${url}/peek`, { cookie: `CGISESSID=${oldId}` });
       expect(replay.json<Body>()).toMatchObject({ isNew: true, n: 0, user: null });
-      expect(replay.json<Body>().id).not.toBe(oldId);
+      expect([oldId, newId]).not.toContain(replay.json<Body>().id);
     });
 
     it('S49, S69: delete() sends a cookie that removes itself, and the id is gone', async () => {
-      const { url } = await start(memory());
+      const clock = { now: 1_700_000_000_000 };
+      const { url } = await start(memory({ sessionParams: { now: () => clock.now } }));
       const first = await call(`${url}/count`);
       const logout = await call(`${url}/logout`, { cookie: cookieOf(first) });
       const removal = logout.cookie()!;
       expect(removal.value).toBe('');
       expect(removal.maxAge).toBe(0);
       expect(removal.expires!.getTime()).toBeLessThanOrEqual(Date.now());
+      const inFlight = await call(`${url}/count`, { cookie: cookieOf(first) });
+      expect(inFlight.status).toBe(409);
+      expect(inFlight.setCookies).toEqual([]);
+      clock.now += 60_000;
       const again = await call(`${url}/peek`, { cookie: cookieOf(first) });
       expect(again.json<Body>().isNew).toBe(true);
     });
 
+    it('requests carrying a cookie a login just replaced are each refused 409, without a Set-Cookie', async () => {
+      const { url } = await start(memory());
+      const first = await call(`${url}/count`);
+      const cookie = cookieOf(first);
+      const login = await call(`${url}/login?user=erin`, { cookie });
+      const refused = await Promise.all([call(`${url}/count`, { cookie }), call(`${url}/peek`, { cookie })]);
+      for (const response of refused) {
+        expect(response.status).toBe(409);
+        expect(response.setCookies).toEqual([]);
+      }
+      const after = await call(`${url}/peek`, { cookie: cookieOf(login) });
+      expect(after.json<Body>()).toMatchObject({ user: 'erin', n: 1 });
+    });
+
     it('S40, S44, S68: expire() sets Max-Age, restarts with each access, and ends the session when idle', async () => {
       const clock = { now: 1_700_000_000_000 };
-      const { url } = await start(memory({ sessionParams: { now: () => clock.now } }));
+      // saveUninitialized: an expiry alone is not content; here it is what is tested.
+      const { url } = await start(memory({ saveUninitialized: true, sessionParams: { now: () => clock.now } }));
       const set = await call(`${url}/expire?s=60`);
       expect(set.cookie()?.maxAge).toBe(60);
       const cookie = cookieOf(set);
@@ -169,7 +197,7 @@ export function runAdapterSuite(harness: AdapterHarness): void {
     });
 
     it('Cache-Control: a response\'s own value is kept; cacheControl: false adds none', async () => {
-      const { url } = await start(memory());
+      const { url } = await start(memory({ saveUninitialized: true }));
       const own = await call(`${url}/cached`);
       expect(own.setCookies).toHaveLength(1);
       expect(own.headers.get('cache-control')).toBe('private, max-age=5');
@@ -179,14 +207,28 @@ export function runAdapterSuite(harness: AdapterHarness): void {
       expect(none.headers.get('cache-control')).toBeNull();
     });
 
-    it('saveUninitialized: false — a new session nobody wrote to is neither stored nor sent', async () => {
+    it('cookie-less requests fill no store: 100 page views and HEADs that write nothing store nothing and send no cookie', async () => {
       const store = spyStore();
-      const { url } = await start({ dsn: store.dsn, dsnArgs: store.dsnArgs, saveUninitialized: false });
-      const peek = await call(`${url}/peek`);
-      expect(peek.setCookies).toEqual([]);
+      const { url } = await start({ dsn: store.dsn, dsnArgs: store.dsnArgs });
+      for (let i = 0; i < 50; i++) {
+        const peek = await call(`${url}/peek`);
+        expect(peek.status).toBe(200);
+        expect(peek.setCookies).toEqual([]);
+        expect((await call(`${url}/peek`, { method: 'HEAD' })).setCookies).toEqual([]);
+      }
       expect(store.recorder.calls.filter((c) => c.op === 'store' || c.op === 'update')).toEqual([]);
+      // The first write stores the session and sends its cookie.
       const count = await call(`${url}/count`);
       expect(count.cookie()?.value).toMatch(ID);
+      expect(store.recorder.calls.filter((c) => c.op === 'store' || c.op === 'update')).toHaveLength(1);
+    });
+
+    it('saveUninitialized: true stores (and sends a cookie for) a new session nobody wrote to', async () => {
+      const store = spyStore();
+      const { url } = await start({ dsn: store.dsn, dsnArgs: store.dsnArgs, saveUninitialized: true });
+      const peek = await call(`${url}/peek`);
+      expect(peek.cookie()?.value).toMatch(ID);
+      expect(store.recorder.calls.filter((c) => c.op === 'store' || c.op === 'update')).toHaveLength(1);
     });
 
     it('S17: idFrom query serves a cookie-free client from the URL param', async () => {

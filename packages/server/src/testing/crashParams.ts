@@ -11,3 +11,6 @@ export function crashParams(generation: number): Record<string, unknown> {
   }
   return params;
 }
+
+/** The crash test's sessions are far over the default size limits, on purpose. */
+export const CRASH_SESSION_PARAMS = { maxParamBytes: 1024 * 1024, maxSessionBytes: 16 * 1024 * 1024 };

@@ -8,6 +8,8 @@ export interface CallOptions {
   headers?: Record<string, string>;
   /** Source address to bind the client to (127.0.0.2 for a second client); uses node:http. */
   localAddress?: string;
+  /** @default 'GET' */
+  method?: string;
 }
 
 export interface CallResult {
@@ -32,16 +34,16 @@ function result(status: number, headers: Headers, body: string): CallResult {
   };
 }
 
-/** GET `url` with fetch, or with node:http when a source address is given. */
+/** Requests `url` (GET unless `method`) with fetch, or with node:http when a source address is given. */
 export async function call(url: string, options: CallOptions = {}): Promise<CallResult> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.cookie !== undefined) headers.cookie = options.cookie;
   if (options.localAddress === undefined) {
-    const response = await fetch(url, { headers, redirect: 'manual' });
+    const response = await fetch(url, { method: options.method ?? 'GET', headers, redirect: 'manual' });
     return result(response.status, response.headers, await response.text());
   }
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { headers, localAddress: options.localAddress }, (res) => {
+    const req = httpRequest(url, { method: options.method ?? 'GET', headers, localAddress: options.localAddress }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);

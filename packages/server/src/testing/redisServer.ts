@@ -22,7 +22,8 @@ export async function deleteKeys(client: Redis, prefix: string): Promise<number>
   return deleted;
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nobody listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -33,7 +34,8 @@ function freePort(): Promise<number> {
   });
 }
 
-function answers(port: number): Promise<boolean> {
+/** Whether a Redis server on 127.0.0.1:`port` answers PING. */
+export function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let reply = '';

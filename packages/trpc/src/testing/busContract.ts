@@ -116,7 +116,7 @@ export function runSessionBusContract(bus: BusUnderTest): void {
       await local.until(isResync);
       await remote.until(isResync);
 
-      const snapshot = { id, params: { theme: 'dark' }, version: 2, ctime: 1, atime: 1, expiresAt: null, paramExpiresAt: {}, isNew: false };
+      const snapshot = { tag: 'tag-of-the-session', params: { theme: 'dark' }, version: 2, ctime: 1, atime: 1, expiresAt: null, paramExpiresAt: {}, isNew: false };
       const published = a.publish({ id, version: 2, snapshot });
       // Delivered in the publish call itself, before any network round trip.
       expect(local.changes.filter((c) => !isResync(c))).toEqual([{ id, version: 2, snapshot }]);
@@ -190,7 +190,9 @@ export function runSessionBusContract(bus: BusUnderTest): void {
         const routerB = createTestRouter({ dsn: store.dsn, dsnArgs: store.dsnArgs, bus: make(namespace) });
         const ctx = (cookie?: string) =>
           createSessionContext({ req: new Request('http://app.test/trpc', { headers: cookie ? { cookie: `CGISESSID=${cookie}` } : {} }), resHeaders: new Headers() });
-        const { id } = await routerA.createCaller(ctx()).get();
+        const created = new Headers();
+        await routerA.createCaller(createSessionContext({ req: new Request('http://app.test/trpc'), resHeaders: created })).set({ name: 'counter', value: 0 });
+        const id = /^CGISESSID=([^;]*)/.exec(created.getSetCookie()[0] ?? '')?.[1] as string;
         const watch = await watchOf(routerB, id);
         try {
           expect((await watch.next())?.params.theme).toBe('light');

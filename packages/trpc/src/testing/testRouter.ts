@@ -18,6 +18,8 @@ export interface TestRouterOptions {
   sessionParams?: SessionParams;
   csrf?: SessionRouterOptions<never>['csrf'];
   bus?: SessionBus;
+  idleExpiry?: SessionRouterOptions<never>['idleExpiry'];
+  exposeErrorStack?: boolean;
 }
 
 /** The session router the tests use: theme, cart, counter, lastSeen writable; user read-only. */
@@ -28,6 +30,8 @@ export function createTestRouter(options: TestRouterOptions = {}) {
     sessionParams: options.sessionParams,
     csrf: options.csrf,
     bus: options.bus,
+    idleExpiry: options.idleExpiry,
+    exposeErrorStack: options.exposeErrorStack,
     privateParams: ['userId', 'csrfSecret'],
     params: {
       theme: { schema: z.enum(['light', 'dark']), default: 'light', writable: true },

@@ -1,0 +1,19 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runConcurrencyContract } from './concurrencyContract.js';
+
+const directories: string[] = [];
+
+runConcurrencyContract({
+  name: "file (Compat 'cgi-session': flock in place)",
+  dsn: 'driver:file',
+  async dsnArgs() {
+    const directory = await mkdtemp(join(tmpdir(), 'isosession-file-compat-concurrency-'));
+    directories.push(directory);
+    return { Directory: directory, Compat: 'cgi-session' };
+  },
+  async cleanup() {
+    await Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true })));
+  },
+});

@@ -1,0 +1,19 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runDriverContract } from './driverContract.js';
+
+const directories: string[] = [];
+
+runDriverContract({
+  name: "file (Compat 'cgi-session': flock in place)",
+  dsn: 'driver:file',
+  async dsnArgs() {
+    const directory = await mkdtemp(join(tmpdir(), 'isosession-file-compat-contract-'));
+    directories.push(directory);
+    return { Directory: directory, Compat: 'cgi-session' };
+  },
+  async cleanup() {
+    await Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true })));
+  },
+});
