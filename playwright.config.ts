@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { chromium, defineConfig } from '@playwright/test';
+import type { IsosessionTestOptions } from '@isosession/playwright';
 import { resolveChromium, unpackSparticuzChromium, unpackSparticuzLibraries } from './e2e/support/resolveChromium.js';
 
 // End-to-end tests of apps/demo in real Chromium: CHROMIUM_PATH, else Playwright's own browser,
@@ -53,7 +54,7 @@ if (!process.env.E2E_CHROMIUM) {
 
 export const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
 
-export default defineConfig({
+export default defineConfig<object, { isosession: IsosessionTestOptions }>({
   testDir: 'e2e',
   outputDir: 'test-results',
   timeout: 60_000,
@@ -67,6 +68,9 @@ export default defineConfig({
   globalSetup: './e2e/support/globalSetup.ts',
   use: {
     baseURL: process.env.E2E_BASE_URL,
+    // The demo's store as apps/demo/lib/session.ts opens it, in this run's directory: the
+    // `session` fixture reads and seeds exactly what the demo does.
+    isosession: { dsn: 'driver:file;serializer:json;id:md5', dsnArgs: { Directory: process.env.E2E_DATA_DIR } },
     browserName: 'chromium',
     screenshot: 'only-on-failure',
     trace: 'retain-on-failure',

@@ -5,7 +5,7 @@ import { test as base } from '@playwright/test';
 import type { TestType, PlaywrightTestArgs, PlaywrightTestOptions, PlaywrightWorkerArgs, PlaywrightWorkerOptions } from '@playwright/test';
 import { createTestSession } from './createTestSession.js';
 import type { TestSession } from './createTestSession.js';
-import { seedStorageState } from './storageState.js';
+import { seedStorageStateSession } from './storageState.js';
 import type { IsosessionTestOptions, SeedOptions, SessionParamDefinitions } from './types.js';
 
 /** A stored session seeded once per worker; each test of that worker starts with its cookie. */
@@ -40,15 +40,16 @@ export function createSessionTest<TDefs extends SessionParamDefinitions | undefi
   return base.extend<IsosessionFixtures<TDefs>, IsosessionWorkerFixtures<TDefs>>({
     isosession: [{}, { option: true, scope: 'worker' }],
     workerStorageState: [
-      async ({ isosession, browser: _browser }, use, workerInfo) => {
+      async ({ isosession }, use, workerInfo) => {
         const worker = isosession.workerSession;
         const baseURL = workerInfo.project.use.baseURL;
         if (!worker) return use(undefined);
         if (!baseURL) throw new Error('isosession: workerSession needs `use: { baseURL }` in the config');
         const file = path.join(os.tmpdir(), `isosession-worker-${process.pid}-${workerInfo.parallelIndex}.json`);
-        await seedStorageState(isosession, { ...worker, baseURL, path: file });
+        const { session } = await seedStorageStateSession(isosession, { ...worker, baseURL, path: file });
         await use(file);
         await rm(file, { force: true });
+        if (!isosession.keep) await session.cleanup();
       },
       { scope: 'worker' },
     ],

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createTestSession } from './createTestSession.js';
+import type { TestSession } from './createTestSession.js';
 import type { PlaywrightCookie } from './parseSetCookie.js';
 import type { IsosessionTestOptions, SeedOptions, SessionParamDefinitions } from './types.js';
 
@@ -22,12 +23,21 @@ export async function seedStorageState<TDefs extends SessionParamDefinitions | u
   isosession: IsosessionTestOptions<TDefs>,
   options: SeedStorageStateOptions,
 ): Promise<string> {
+  return (await seedStorageStateSession(isosession, options)).id;
+}
+
+/** seedStorageState, also returning a TestSession bound to the file's cookie (to clean it up). */
+export async function seedStorageStateSession<TDefs extends SessionParamDefinitions | undefined>(
+  isosession: IsosessionTestOptions<TDefs>,
+  options: SeedStorageStateOptions,
+): Promise<{ id: string; session: TestSession<TDefs> }> {
   const cookies: PlaywrightCookie[] = [];
   const jar = {
     cookies: async () => cookies.map((c) => ({ name: c.name, value: c.value })),
     addCookies: async (added: PlaywrightCookie[]) => void cookies.push(...added),
   };
-  const id = await createTestSession(jar, isosession, options.baseURL).seed(options.params, options);
+  const session = createTestSession<TDefs>(jar, isosession, options.baseURL);
+  const id = await session.seed(options.params, options);
   const state = {
     cookies: cookies.map((c) => ({
       name: c.name,
@@ -43,5 +53,5 @@ export async function seedStorageState<TDefs extends SessionParamDefinitions | u
   };
   await mkdir(path.dirname(options.path), { recursive: true });
   await writeFile(options.path, JSON.stringify(state, null, 2));
-  return id;
+  return { id, session };
 }
