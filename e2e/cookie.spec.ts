@@ -1,9 +1,9 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './support/test.js';
 import { nonce } from './support/nonce.js';
 import { cartSaved, hydrated } from './support/page.js';
-import { COOKIE_NAME, sessionId, storedParams } from './support/store.js';
+import { COOKIE_NAME, sessionId } from './support/store.js';
 
-test('the cookie is HttpOnly and SameSite=Lax, carries only the id, and no page or response carries private data or the id', async ({ page, context }) => {
+test('the cookie is HttpOnly and SameSite=Lax, carries only the id, and no page or response carries private data or the id', async ({ page, context, session }) => {
   const bodies: string[] = [];
   // Response bodies only (not headers, where Set-Cookie rightly carries the id), of every kind.
   const texts: string[] = [];
@@ -34,7 +34,7 @@ test('the cookie is HttpOnly and SameSite=Lax, carries only the id, and no page 
   expect(cookie?.value).toMatch(/^[0-9a-f]{32}$/);
   expect(await page.evaluate(() => document.cookie)).not.toContain(COOKIE_NAME);
 
-  const stored = await storedParams(await sessionId(context));
+  const stored = await session.params();
   const account = stored?.account as { email: string; token: string };
   expect(account.token).toMatch(/^[0-9a-f]{32}$/);
 

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './support/test.js';
 import type { Page } from '@playwright/test';
 import { startDemoServer } from './support/demoServer.js';
 import { cartSaved, hydrated } from './support/page.js';
@@ -23,11 +23,11 @@ async function expectKept(page: Page, html: string): Promise<void> {
   await expect(page.getByTestId('cart-count')).toHaveText('2');
 }
 
-test('reload and a new page keep the cart and the theme, rendered by the server', async ({ page, context }) => {
+test('reload and a new page keep the cart and the theme, rendered by the server', async ({ page, context, session }) => {
   await page.goto('/');
   await fillCartAndGoDark(page);
   const id = await sessionId(context);
-  expect(await storedParams(id)).toMatchObject({ theme: 'dark', cart: [{ sku: 'mug' }, { sku: 'cap' }] });
+  expect(await session.params()).toMatchObject({ theme: 'dark', cart: [{ sku: 'mug' }, { sku: 'cap' }] });
 
   const reloaded = await page.reload();
   await expectKept(page, (await reloaded?.text()) ?? '');
