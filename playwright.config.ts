@@ -56,6 +56,8 @@ export const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-backgro
 
 export default defineConfig<object, { isosession: IsosessionTestOptions }>({
   testDir: 'e2e',
+  // Specs only: e2e/support holds vitest unit tests of the suite's own helpers.
+  testMatch: '**/*.spec.ts',
   outputDir: 'test-results',
   timeout: 60_000,
   expect: { timeout: 10_000 },
