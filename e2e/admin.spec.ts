@@ -1,9 +1,12 @@
-import { expect, test } from '@playwright/test';
+import { createTestSession } from '@isosession/playwright';
 import { cartSaved, hydrated } from './support/page.js';
-import { expireIn, isStored, sessionId, storedParams, tagOf } from './support/store.js';
+import { isStored, sessionId, tagOf } from './support/store.js';
+import { expect, test } from './support/test.js';
 
-test('admin lists sessions, purges the expired ones, and a purged tab recovers to a fresh session', async ({ browser }) => {
+test('admin lists sessions, purges the expired ones, and a purged tab recovers to a fresh session', async ({ browser, isosession, baseURL }) => {
   const shopper = await browser.newContext();
+  // The shopper's own context (not the test's): its session, as the server sees it.
+  const shopperSession = createTestSession(shopper, isosession, baseURL);
   const admin = await browser.newContext();
   try {
     const shop = await shopper.newPage();
@@ -24,7 +27,7 @@ test('admin lists sessions, purges the expired ones, and a purged tab recovers t
     expect((await admin.cookies()).some((cookie) => cookie.name === 'CGISESSID')).toBe(false);
 
     // Server code shortens the shopper's idle expiry; a second later it has lapsed.
-    await expireIn(id, '1s');
+    await shopperSession.update((s) => s.expire('1s'));
     await expect
       .poll(
         async () => {
@@ -51,7 +54,7 @@ test('admin lists sessions, purges the expired ones, and a purged tab recovers t
     const fresh = await sessionId(shopper);
     expect(fresh).not.toBe(id);
     await expect(shop.getByTestId('session-tag')).toHaveText(`${(await tagOf(fresh)).slice(0, 8)}…`);
-    expect(await storedParams(fresh)).not.toBeNull();
+    expect(await shopperSession.params()).not.toBeNull();
   } finally {
     await shopper.close();
     await admin.close();

@@ -138,3 +138,32 @@ for (const store of stores) {
     });
   });
 }
+
+describe.runIf(await serviceAvailable('redis'))('createTestSession with the app\'s Redis bus', () => {
+  it('update() announces the change on the bus another process\'s watch streams listen on', async () => {
+    const { createRedisSessionBus } = await import('@isosession/trpc');
+    const channelPrefix = `${redisPrefix}bus:`;
+    const appBus = createRedisSessionBus({ url: SERVICE_URLS.redis, channelPrefix });
+    const testBus = createRedisSessionBus({ url: SERVICE_URLS.redis, channelPrefix });
+    const context = await browser.newContext();
+    try {
+      const config: IsosessionTestOptions = { dsn: 'driver:file;serializer:json', dsnArgs: { Directory: scratch }, bus: testBus };
+      const session = createTestSession(context, config, 'http://127.0.0.1:9');
+      const id = await session.seed({ theme: 'light' });
+      const heard: Array<{ id: string; version: number }> = [];
+      const unsubscribe = appBus.subscribe(id, (change) => void heard.push(change));
+      // The subscription is made asynchronously: publish until the app's side hears one.
+      await expect.poll(async () => {
+        await session.update((s) => void s.param('theme', 'dark'));
+        return heard.length;
+      }, { timeout: 10_000 }).toBeGreaterThan(0);
+      unsubscribe();
+      expect(heard[0]).toMatchObject({ id, version: expect.any(Number) });
+      expect(await session.param('theme')).toBe('dark');
+    } finally {
+      await context.close();
+      await appBus.close();
+      await testBus.close();
+    }
+  });
+});
