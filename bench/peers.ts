@@ -105,6 +105,7 @@ function ratios(workloads: Workload[], cells: Map<string, Cell>): string {
       if (!ours || !theirs || ours.runs.length === 0 || theirs.runs.length === 0) continue;
       const ops = (cell: Cell) => median(cell.runs.map((run) => run.reqPerSec));
       const cpu = (cell: Cell) => median(cell.runs.map((run) => run.cpuPerRequest));
+      if (ops(theirs) === 0) continue;
       lines.push(`| ${system.label} ÷ ${theirs.system.label} | ${workload} | ${(ops(ours) / ops(theirs)).toFixed(2)}× | ${Math.round(cpu(ours))} / ${Math.round(cpu(theirs))} |`);
     }
   }

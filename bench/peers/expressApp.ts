@@ -70,7 +70,12 @@ async function openStore(store: Store, context: AppContext): Promise<{ store: St
       const PgStore = connectPgSimple(session);
       const pool = new pg.Pool({ connectionString: SERVICE_URLS.postgresql });
       const tableName = `isosession_bench_pgsimple_${context.token}`;
-      const store = new PgStore({ pool, tableName, createTableIfMissing: true, pruneSessionInterval: false });
+      // connect-pg-simple's own table script names its key "session_pkey" whatever the table,
+      // so a second store on the same database (the Express pair) fails; this is its schema
+      // with names of the table's own.
+      await pool.query(`CREATE TABLE IF NOT EXISTS ${tableName} (sid varchar NOT NULL PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL)`);
+      await pool.query(`CREATE INDEX IF NOT EXISTS ${tableName}_expire ON ${tableName} (expire)`);
+      const store = new PgStore({ pool, tableName, pruneSessionInterval: false });
       return {
         store,
         async close() {
