@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { defineConfig } from '@playwright/test';
+import { chromium, defineConfig } from '@playwright/test';
+import type { IsosessionTestOptions } from '@isosession/playwright';
+import { resolveChromium, unpackSparticuzChromium, unpackSparticuzLibraries } from './e2e/support/resolveChromium.js';
 
-// End-to-end tests of apps/demo in real Chromium (Debian's /usr/bin/chromium; CHROMIUM_PATH
-// points elsewhere). The config builds the demo and starts it in production mode itself, on
+// End-to-end tests of apps/demo in real Chromium: CHROMIUM_PATH, else Playwright's own browser,
+// else the system's chromium, else the one the @sparticuz/chromium dev dependency ships (so a
+// bare Linux machine needs only `npm ci`); see e2e/support/resolveChromium.ts. The config builds the demo and starts it in production mode itself, on
 // E2E_PORT (a free port by default, so a running `npm run demo` on 3000 is left alone), with
 // its own store directory per run.
 
@@ -30,10 +33,31 @@ if (!process.env.NODE_OPTIONS?.includes('--conditions=@isosession/source')) {
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --conditions=@isosession/source`.trim();
 }
 
+// Resolved once, in the runner (one line in the log, one error when there is no browser);
+// the workers inherit the path.
+if (!process.env.E2E_CHROMIUM) {
+  try {
+    const found = resolveChromium({
+      env: process.env,
+      playwrightPath: () => chromium.executablePath(),
+      unpackNpmChromium: () => unpackSparticuzChromium(root),
+    });
+    process.env.E2E_CHROMIUM = found.executablePath;
+    if (found.source === 'npm') process.env.E2E_CHROMIUM_LIBS = unpackSparticuzLibraries(root);
+    process.stdout.write(`e2e browser: ${found.description}\n`);
+  } catch (error) {
+    // One message and no stack: the cause is the machine, not the code.
+    process.stderr.write(`e2e: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}
+
 export const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
 
-export default defineConfig({
+export default defineConfig<object, { isosession: IsosessionTestOptions }>({
   testDir: 'e2e',
+  // Specs only: e2e/support holds vitest unit tests of the suite's own helpers.
+  testMatch: '**/*.spec.ts',
   outputDir: 'test-results',
   timeout: 60_000,
   expect: { timeout: 10_000 },
@@ -46,11 +70,17 @@ export default defineConfig({
   globalSetup: './e2e/support/globalSetup.ts',
   use: {
     baseURL: process.env.E2E_BASE_URL,
+    // The demo's store as apps/demo/lib/session.ts opens it, in this run's directory: the
+    // `session` fixture reads and seeds exactly what the demo does.
+    isosession: { dsn: 'driver:file;serializer:json;id:md5', dsnArgs: { Directory: process.env.E2E_DATA_DIR } },
     browserName: 'chromium',
     screenshot: 'only-on-failure',
     trace: 'retain-on-failure',
     launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      executablePath: process.env.E2E_CHROMIUM,
+      ...(process.env.E2E_CHROMIUM_LIBS
+        ? { env: { ...process.env, LD_LIBRARY_PATH: [process.env.E2E_CHROMIUM_LIBS, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } }
+        : {}),
       args: chromiumArgs,
     },
   },

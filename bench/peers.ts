@@ -48,7 +48,7 @@ function ratio(ours: CellResult | undefined, theirs: CellResult | undefined): st
 
 function counterpart(system: SystemInfo): string | undefined {
   if (system.family !== 'isosession') return undefined;
-  return SYSTEMS.find((other) => other.family === 'express-session' && other.store === system.store)?.name;
+  return SYSTEMS.find((other) => other.family === 'express-session' && other.store === system.store && other.framework === system.framework)?.name;
 }
 
 function writesPerRequest(runs: LoadResult[]): string {
@@ -77,13 +77,39 @@ function table(workload: Workload, cells: Cell[]): string {
   for (const cell of cells) {
     const summary = summaries.get(cell.system.name)!;
     const peer = counterpart(cell.system);
-    const floor = floorFor(cell.system.store);
+    const floor = floorFor(cell.system.store, cell.system.framework);
     const isOurs = cell.system.family === 'isosession';
     const failures = cell.runs.reduce((sum, run) => sum + run.failures, 0);
     const cpu = median(cell.runs.map((run) => run.cpuPerRequest));
     lines.push(`| ${cell.system.label} | ${formatOps(summary.opsPerSec)} (${formatOps(summary.min)}–${formatOps(summary.max)}) | ${formatMs(summary.p50)} | ${formatMs(summary.p99)} | ${Math.round(cpu)} | ${isOurs && peer ? ratio(summary, summaries.get(peer)) : ''} | ${cell.system.family === 'floor' ? '' : `${ratio(summary, summaries.get(floor))} (${floor})`} | ${writesPerRequest(cell.runs)} | ${failures} |`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The issue's targets, every ratio from this one run: isosession's Express middleware ÷
+ * express-session on Express with the same store, and isosession on node:http ÷ the raw
+ * store's floor. req/s ratio (median runs) and the CPU µs/req of each side.
+ */
+function ratios(workloads: Workload[], cells: Map<string, Cell>): string {
+  const lines = ['### ratios', '', '| pair | workload | req/s ratio | CPU µs/req (ours / theirs) |', '|---|---|--:|--:|'];
+  const pairs: [SystemInfo, string][] = [];
+  for (const system of SYSTEMS.filter((candidate) => candidate.family === 'isosession')) {
+    const other = system.framework === 'express' ? counterpart(system) : system.store === 'file' || system.store === 'redis' || system.store === 'postgresql' ? floorFor(system.store) : undefined;
+    if (other) pairs.push([system, other]);
+  }
+  for (const [system, other] of pairs) {
+    for (const workload of workloads) {
+      const ours = cells.get(`${system.name}/${workload}`);
+      const theirs = cells.get(`${other}/${workload}`);
+      if (!ours || !theirs || ours.runs.length === 0 || theirs.runs.length === 0) continue;
+      const ops = (cell: Cell) => median(cell.runs.map((run) => run.reqPerSec));
+      const cpu = (cell: Cell) => median(cell.runs.map((run) => run.cpuPerRequest));
+      if (ops(theirs) === 0) continue;
+      lines.push(`| ${system.label} ÷ ${theirs.system.label} | ${workload} | ${(ops(ours) / ops(theirs)).toFixed(2)}× | ${Math.round(cpu(ours))} / ${Math.round(cpu(theirs))} |`);
+    }
+  }
+  return lines.length > 4 ? lines.join('\n') : '';
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -96,6 +122,7 @@ export async function run(argv: string[]): Promise<void> {
       connections: { type: 'string', default: '100' },
       only: { type: 'string' },
       workloads: { type: 'string' },
+      framework: { type: 'string' },
       out: { type: 'string' },
     },
   });
@@ -103,14 +130,18 @@ export async function run(argv: string[]): Promise<void> {
   const runs = Number(values.runs);
   const warmup = Number(values.warmup);
   const connections = Number(values.connections);
+  // --only names systems (a prefix ending in * takes all that start so, e.g. 'isosession-*');
+  // --framework http|express keeps one half. A quick check: --runs 1 --seconds 1 --warmup 0.
   const only = values.only?.split(',');
+  const framework = values.framework;
+  const picked = (name: string) => !only || only.some((pattern) => (pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern));
   const workloads = (values.workloads?.split(',') ?? [...WORKLOADS]) as Workload[];
   const started = Date.now();
   const load = loadavg().map((value) => value.toFixed(2)).join(' ');
 
   const skipped: string[] = [];
   const systems: SystemInfo[] = [];
-  for (const system of SYSTEMS.filter((candidate) => !only || only.includes(candidate.name))) {
+  for (const system of SYSTEMS.filter((candidate) => picked(candidate.name) && (!framework || candidate.framework === framework))) {
     const why = await usable(system);
     if (why) skipped.push(`- ${system.label}: skipped (${why})`);
     else systems.push(system);
@@ -153,14 +184,16 @@ export async function run(argv: string[]): Promise<void> {
     `# Benchmark against the peers, ${date.slice(0, 16).replace('T', ' ')} UTC`,
     '',
     `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, load average at start ${load} (the machine is shared: compare rows of one run, not runs).`,
-    `Each server is a plain node:http server on 127.0.0.1 in its own process; autocannon (${connections} keep-alive connections) in the parent. Each cell: ${runs} runs of ${seconds} s (after a ${warmup} s warm-up), rounds interleaved across systems; req/s is the median run (min–max over runs), p50/p99 the median of the runs' autocannon percentiles. Whole run: ${Math.round((Date.now() - started) / 1000)} s.`,
+    `Each server runs on 127.0.0.1 in its own process, as a plain node:http server or (rows marked Express) as middleware in an Express 5 app answering with res.send; autocannon (${connections} keep-alive connections) in the parent. Each cell: ${runs} runs of ${seconds} s (after a ${warmup} s warm-up), rounds interleaved across systems; req/s is the median run (min–max over runs), p50/p99 the median of the runs' autocannon percentiles. Whole run: ${Math.round((Date.now() - started) / 1000)} s.`,
     '',
     '- isosession: the node:http adapter `withNodeSession`, signed ids (`sessionParams.secret`; express-session always signs), JSON serializer. express-session: `resave: false, saveUninitialized: false` (its README\'s advice). iron-session: `getIronSession` + `save()`.',
-    '- **isosession / express-session**: isosession req/s ÷ express-session req/s on the same store (target ≥ 1.00×). **÷ floor**: req/s ÷ the floor\'s req/s (raw file / redis / PostgreSQL for those stores, the bare server for memory, sqlite and cookies).',
+    '- **isosession / express-session**: isosession req/s ÷ express-session req/s on the same store and framework (target ≥ 1.50× on Express). **÷ floor**: req/s ÷ the floor\'s req/s (raw file / redis / PostgreSQL for those stores, the bare server — or the bare Express app — for memory, sqlite and cookies; target ≥ 0.75× on node:http).',
     '- **server CPU µs/req**: CPU time (user + system, all threads) of the server process per answered request, median of the runs: steadier than req/s when other work shares the machine.',
     '- **data writes / touches**: what the store was asked to write during the measured runs (isosession: a counting wrapper around the driver, counting update/store attempts and touches; express-session: the store\'s set() and touch() calls; floors: their SETs). A touch moves only the expiry/atime: for isosession file a utimes, redis a HSET atime + PEXPIRE; express-session\'s MemoryStore and session-file-store rewrite the whole session on touch, connect-redis sends EXPIRE, connect-pg-simple an UPDATE.',
     '',
     ...workloads.flatMap((workload) => [table(workload, systems.map((system) => cells.get(`${system.name}/${workload}`)!)), '']),
+    ratios(workloads, cells),
+    '',
     ...(skipped.length > 0 ? ['Skipped:', '', ...skipped, ''] : []),
   ].join('\n');
 

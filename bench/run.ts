@@ -15,6 +15,10 @@ const suites: Record<string, { about: string; load: () => Promise<Suite> }> = {
     about: 'a million sessions per store (10 % expired): Session.find and isosession find --expired --purge, RSS, p99 meanwhile (--sessions N)',
     load: () => import('./scale.js'),
   },
+  filedir: {
+    about: 'the file store with a million session files in one directory: request latency against 1,000 files, and the walk (--files N)',
+    load: () => import('./fileDirectory.js'),
+  },
   bundle: {
     about: 'gzipped browser bundle of @isosession/react vs next-auth/react and better-auth/react (esbuild)',
     load: () => import('./bundleSize.js'),

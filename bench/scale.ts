@@ -358,11 +358,11 @@ function table(results: Result[]): string {
     number(r.sessions),
     `${r.fillSeconds.toFixed(0)} s`,
     `${r.find.seconds.toFixed(1)} s, ${number(r.find.perSecond)}/s, purged ${number(r.find.purged)}`,
-    `${r.find.rssEarlyMb} → ${r.find.rssPeakMb}`,
+    `${r.find.rssEarlyMb ?? '—'} → ${r.find.rssPeakMb}`,
     `${r.cli.seconds.toFixed(1)} s, ${number(r.cli.perSecond)}/s, purged ${number(r.cli.purged)}`,
-    `${r.cli.rssEarlyMb} → ${r.cli.rssPeakMb}`,
+    `${r.cli.rssEarlyMb ?? '—'} → ${r.cli.rssPeakMb}`,
     r.index ? `${r.index.seconds.toFixed(2)} s, purged ${number(r.index.purged)}` : r.store.startsWith('redis') ? 'TTL (no sweep)' : '—',
-    `${r.p99.idle} / ${r.p99.find} / ${r.p99.cli}${r.p99.index !== undefined ? ` / ${r.p99.index}` : ''}`,
+    `${r.p99.idle ?? '—'} / ${r.p99.find ?? '—'} / ${r.p99.cli ?? '—'}${r.p99.index !== undefined ? ` / ${r.p99.index ?? '—'}` : ''}`,
   ]);
   return [
     '| store | sessions | fill | Session.find (wall, rate, purged) | find RSS MB (start → peak) | CLI find --expired --purge | CLI RSS MB | purge via expiry index | light-load p99 ms: idle / find / CLI / index |',
@@ -416,7 +416,7 @@ export async function run(argv: string[]): Promise<void> {
   process.stdout.write(report);
   const directory = new URL('./results/', import.meta.url);
   await mkdir(directory, { recursive: true });
-  const file = new URL(`scale-${startedAt.toISOString().slice(0, 10)}.md`, directory);
+  const file = new URL(`scale-${startedAt.toISOString().slice(0, 10)}-${options.sessions}.md`, directory);
   await writeFile(file, report);
   log(`saved ${file.pathname}`);
 }

@@ -1,6 +1,5 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './support/test.js';
 import { cartSaved, hydrated } from './support/page.js';
-import { sessionId, storedParams } from './support/store.js';
 
 // The optimistic cart: what the shopper sees at once, what the server ends with, and what a
 // refused write looks like. `?latency=300` delays every session request by 300 ms.
@@ -23,7 +22,7 @@ test.beforeEach(async ({ page }) => {
   });
 });
 
-test('5 quick clicks with 300 ms latency show 5 items before any answer; the server ends with exactly 5', async ({ page, context }) => {
+test('5 quick clicks with 300 ms latency show 5 items before any answer; the server ends with exactly 5', async ({ page, context, session }) => {
   await page.goto('/?latency=300');
   await hydrated(page);
   await expect(page.getByTestId('cart-count')).toHaveText('0');
@@ -43,13 +42,13 @@ test('5 quick clicks with 300 ms latency show 5 items before any answer; the ser
 
   await cartSaved(page);
   await expect(page.getByTestId('cart-count')).toHaveText('5');
-  const stored = await storedParams(await sessionId(context));
+  const stored = await session.params();
   expect(stored?.cart).toEqual(Array.from({ length: 5 }, () => ({ sku: 'mug', price: 1200 })));
   // Rapid writes to one param coalesce: the first goes out at once, the other four as one.
   expect(await page.evaluate(() => (window as unknown as { __setRequests: number }).__setRequests)).toBeLessThanOrEqual(2);
 });
 
-test('a refused item shows at once, rolls back with a visible message, and the server keeps the cart it had', async ({ page, context }) => {
+test('a refused item shows at once, rolls back with a visible message, and the server keeps the cart it had', async ({ page, context, session }) => {
   await page.goto('/?latency=300');
   await hydrated(page);
   await page.getByTestId('add-cap').click();
@@ -69,20 +68,20 @@ test('a refused item shows at once, rolls back with a visible message, and the s
   await expect(page.getByTestId('cart-count')).toHaveText('1');
   await cartSaved(page);
 
-  const stored = await storedParams(await sessionId(context));
+  const stored = await session.params();
   expect(stored?.cart).toEqual([{ sku: 'cap', price: 1800 }]);
 
   // The next good write clears the message.
   await page.getByTestId('add-stickers').click();
   await expect(page.getByTestId('cart-error')).toHaveCount(0);
   await cartSaved(page);
-  expect((await storedParams(await sessionId(context)))?.cart).toEqual([
+  expect((await session.params())?.cart).toEqual([
     { sku: 'cap', price: 1800 },
     { sku: 'stickers', price: 400 },
   ]);
 });
 
-test('removing a line is optimistic too, and stored', async ({ page, context }) => {
+test('removing a line is optimistic too, and stored', async ({ page, context, session }) => {
   await page.goto('/?latency=300');
   await hydrated(page);
   await page.getByTestId('add-mug').click();
@@ -91,5 +90,5 @@ test('removing a line is optimistic too, and stored', async ({ page, context }) 
   await page.getByTestId('cart-line').first().getByRole('button', { name: 'Remove' }).click();
   await expect(page.getByTestId('cart-count')).toHaveText('1');
   await cartSaved(page);
-  expect((await storedParams(await sessionId(context)))?.cart).toEqual([{ sku: 'tee', price: 2500 }]);
+  expect((await session.params())?.cart).toEqual([{ sku: 'tee', price: 2500 }]);
 });

@@ -1,8 +1,9 @@
-import { expect, test } from '@playwright/test';
+import { createTestSession } from '@isosession/playwright';
+import { expect, test } from './support/test.js';
 import type { Page } from '@playwright/test';
 import { startDemoServer } from './support/demoServer.js';
 import { cartSaved, hydrated } from './support/page.js';
-import { sessionId, storedParams } from './support/store.js';
+import { sessionId } from './support/store.js';
 
 // The session outlives the page: a reload, a new page, and a restart of the server keep the
 // cart and the theme, and the theme is in the server's HTML (no flash of the wrong one).
@@ -23,11 +24,11 @@ async function expectKept(page: Page, html: string): Promise<void> {
   await expect(page.getByTestId('cart-count')).toHaveText('2');
 }
 
-test('reload and a new page keep the cart and the theme, rendered by the server', async ({ page, context }) => {
+test('reload and a new page keep the cart and the theme, rendered by the server', async ({ page, context, session }) => {
   await page.goto('/');
   await fillCartAndGoDark(page);
   const id = await sessionId(context);
-  expect(await storedParams(id)).toMatchObject({ theme: 'dark', cart: [{ sku: 'mug' }, { sku: 'cap' }] });
+  expect(await session.params()).toMatchObject({ theme: 'dark', cart: [{ sku: 'mug' }, { sku: 'cap' }] });
 
   const reloaded = await page.reload();
   await expectKept(page, (await reloaded?.text()) ?? '');
@@ -40,9 +41,10 @@ test('reload and a new page keep the cart and the theme, rendered by the server'
   expect(await sessionId(context)).toBe(id);
 });
 
-test('a restart of the demo server keeps the cart and the theme', async ({ browser }) => {
+test('a restart of the demo server keeps the cart and the theme', async ({ browser, isosession }) => {
   let server = await startDemoServer();
   const context = await browser.newContext({ baseURL: server.url });
+  const session = createTestSession(context, isosession, server.url);
   try {
     const page = await context.newPage();
     await page.goto('/');
@@ -55,7 +57,7 @@ test('a restart of the demo server keeps the cart and the theme', async ({ brows
     const reloaded = await page.reload();
     await expectKept(page, (await reloaded?.text()) ?? '');
     expect(await sessionId(context)).toBe(id);
-    expect(await storedParams(id)).toMatchObject({ theme: 'dark', cart: [{ sku: 'mug' }, { sku: 'cap' }] });
+    expect(await session.params()).toMatchObject({ theme: 'dark', cart: [{ sku: 'mug' }, { sku: 'cap' }] });
   } finally {
     await context.close();
     await server.stop();

@@ -1,8 +1,7 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './support/test.js';
 import { cartSaved, hydrated } from './support/page.js';
-import { sessionId, storedParams } from './support/store.js';
 
-test('two tabs of one browser stay in step without a reload', async ({ context }) => {
+test('two tabs of one browser stay in step without a reload', async ({ context, session }) => {
   const first = await context.newPage();
   await first.goto('/');
   await hydrated(first);
@@ -24,5 +23,5 @@ test('two tabs of one browser stay in step without a reload', async ({ context }
   await first.getByTestId('theme-toggle').click();
   await expect(second.locator('html')).toHaveAttribute('data-theme', 'dark');
 
-  expect(await storedParams(await sessionId(context))).toMatchObject({ theme: 'dark', cart: [{ sku: 'stickers', price: 400 }] });
+  expect(await session.params()).toMatchObject({ theme: 'dark', cart: [{ sku: 'stickers', price: 400 }] });
 });

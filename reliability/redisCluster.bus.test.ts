@@ -86,6 +86,29 @@ describe.runIf(redisServerInstalled('the Redis Cluster bus tests'))('Redis sessi
     }
   });
 
+  it('given the caller\'s Cluster client: publishes through it, subscribes on a duplicate, never closes it', async () => {
+    const prefix = randomPrefix('bus-client');
+    const client = cluster.client();
+    const publisher = createRedisSessionBus({ client, channelPrefix: prefix });
+    const subscriberClient = cluster.client();
+    const subscriber = createRedisSessionBus({ client: subscriberClient, channelPrefix: prefix });
+    try {
+      const id = randomBytes(16).toString('hex');
+      const heard = collector();
+      subscriber.subscribe(id, heard.listener);
+      await heard.until(isResync);
+      await publisher.publish({ id, version: 9 });
+      expect(await heard.until((change) => change.version === 9)).toEqual({ id, version: 9 });
+      await publisher.close();
+      expect(await client.set(`${prefix}still-open`, '1')).toBe('OK');
+    } finally {
+      await publisher.close();
+      await subscriber.close();
+      client.disconnect();
+      subscriberClient.disconnect();
+    }
+  });
+
   it('the master serving a watched channel SIGKILLed: the watcher is told to reload and hears changes again after the failover', async () => {
     const prefix = randomPrefix('bus-failover');
     const publisher = createRedisSessionBus({ url: cluster.urls, channelPrefix: prefix });

@@ -110,7 +110,7 @@ describe.runIf(redisServerInstalled('the Redis Cluster tests'))('redis driver on
       const live = await seed(args, 12, 0);
       const expired = await seed(args, 12, 3);
       await Session.closeAll();
-      const cli = ['--dsn', 'driver:redis', '--args', JSON.stringify(args), '--json'];
+      const cli = ['--dsn', 'driver:redis', '--args', JSON.stringify(args), '--json', '--full-ids'];
       const run = (extra: string[]) =>
         new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
           execFile(process.execPath, ['--conditions=@isosession/source', '--import', 'tsx', BIN, ...extra, ...cli], { encoding: 'utf8' }, (error, stdout, stderr) => {

@@ -2,8 +2,9 @@ import path from 'node:path';
 import type { NextConfig } from 'next';
 
 const nextConfig: NextConfig = {
-  // Drivers load their clients lazily (await import('ioredis')): keep them out of the bundle.
-  serverExternalPackages: ['ioredis', 'pg', 'mysql2', 'better-sqlite3'],
+  // Drivers load their clients lazily (await import('ioredis')), and the file driver's Compat
+  // mode its native flock binding (fs-ext, a .node file webpack cannot parse): keep them out of the bundle.
+  serverExternalPackages: ['ioredis', 'pg', 'mysql2', 'better-sqlite3', 'fs-ext'],
   outputFileTracingRoot: path.resolve(import.meta.dirname, '../..'),
   experimental: {
     // The workspace packages are TypeScript ESM: `import './Session.js'` means Session.ts.

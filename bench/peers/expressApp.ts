@@ -5,7 +5,8 @@ import type { SessionData, Store as StoreBase } from 'express-session';
 import { SERVICE_URLS } from '../../packages/server/src/testing/services.js';
 import { failed, reply, SECRET } from './app.js';
 import type { AppContext, Handler, PeerApp } from './app.js';
-import type { Store, Workload, WriteCounts } from './catalog.js';
+import type { Framework, Store, Workload, WriteCounts } from './catalog.js';
+import { expressFrameworkApp } from './expressFramework.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -69,7 +70,12 @@ async function openStore(store: Store, context: AppContext): Promise<{ store: St
       const PgStore = connectPgSimple(session);
       const pool = new pg.Pool({ connectionString: SERVICE_URLS.postgresql });
       const tableName = `isosession_bench_pgsimple_${context.token}`;
-      const store = new PgStore({ pool, tableName, createTableIfMissing: true, pruneSessionInterval: false });
+      // connect-pg-simple's own table script names its key "session_pkey" whatever the table,
+      // so a second store on the same database (the Express pair) fails; this is its schema
+      // with names of the table's own.
+      await pool.query(`CREATE TABLE IF NOT EXISTS ${tableName} (sid varchar NOT NULL PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL)`);
+      await pool.query(`CREATE INDEX IF NOT EXISTS ${tableName}_expire ON ${tableName} (expire)`);
+      const store = new PgStore({ pool, tableName, pruneSessionInterval: false });
       return {
         store,
         async close() {
@@ -86,12 +92,26 @@ async function openStore(store: Store, context: AppContext): Promise<{ store: St
 
 /**
  * express-session as its README recommends (resave: false, saveUninitialized: false), as
- * middleware on the same plain node:http server. It saves before res.end() completes.
+ * middleware on the same plain node:http server, or in an Express 5 app. It saves before
+ * res.end() completes.
  */
-export async function expressApp(storeName: Store, context: AppContext): Promise<PeerApp> {
+export async function expressApp(storeName: Store, context: AppContext, framework: Framework): Promise<PeerApp> {
   const opened = await openStore(storeName, context);
   countWrites(opened.store, context.counts);
   const middleware = session({ secret: SECRET, resave: false, saveUninitialized: false, store: opened.store }) as unknown as Middleware;
+  if (framework === 'express') {
+    type WithSession = { session: SessionData & session.Session };
+    const data = (req: unknown) => (req as WithSession).session;
+    return expressFrameworkApp(
+      middleware,
+      {
+        counter: (req) => String((data(req).n = (data(req).n ?? 0) + 1)),
+        create: (req) => String((data(req).n = 1)),
+        read: (req) => String(data(req).n ?? 0),
+      },
+      () => opened.close(),
+    );
+  }
   const route = (work: (data: SessionData & session.Session) => string): Handler => (req, res) => {
     middleware(req, res, (error) => {
       if (error) return failed(res, error);

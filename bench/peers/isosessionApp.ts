@@ -1,11 +1,14 @@
 import { join } from 'node:path';
 import { withNodeSession } from '@isosession/server/node';
+import { isosession } from '@isosession/server/express';
+import type { RequestWithSession } from '@isosession/server/express';
 import type { DsnArgs } from '@isosession/server';
 import { closeAllDrivers } from '../../packages/server/src/registry.js';
 import { SERVICE_URLS } from '../../packages/server/src/testing/services.js';
 import { reply, SECRET } from './app.js';
 import type { AppContext, PeerApp } from './app.js';
-import type { Store } from './catalog.js';
+import type { Framework, Store } from './catalog.js';
+import { expressFrameworkApp } from './expressFramework.js';
 import { registerCountingDriver } from './countingDriver.js';
 
 function innerArgs(store: Store, context: AppContext): DsnArgs {
@@ -26,13 +29,37 @@ function innerArgs(store: Store, context: AppContext): DsnArgs {
 }
 
 /**
- * isosession through its node:http adapter (`withNodeSession`), signed ids on (express-session
+ * isosession through its node:http adapter (`withNodeSession`) or its Express middleware
+ * (`isosession()` in an Express 5 app), signed ids on (express-session
  * always signs its cookie, so both do one HMAC per request), default serializer (JSON).
  */
-export async function isosessionApp(store: Store, context: AppContext): Promise<PeerApp> {
+export async function isosessionApp(store: Store, context: AppContext, framework: Framework): Promise<PeerApp> {
   registerCountingDriver(context.counts);
   const dsnArgs = { Inner: store, ...innerArgs(store, context) };
   const options = { dsn: 'driver:counted', dsnArgs, sessionParams: { secret: SECRET } };
+  const close = async () => {
+    await closeAllDrivers();
+    await dropStore(store, dsnArgs);
+  };
+  if (framework === 'express') {
+    const sessionOf = (req: unknown) => (req as RequestWithSession).session;
+    return expressFrameworkApp(
+      isosession(options),
+      {
+        counter: (req) => {
+          const n = ((sessionOf(req).param('n') as number | undefined) ?? 0) + 1;
+          sessionOf(req).param('n', n);
+          return String(n);
+        },
+        create: (req) => {
+          sessionOf(req).param('n', 1);
+          return '1';
+        },
+        read: (req) => String(sessionOf(req).param('n') ?? 0),
+      },
+      close,
+    );
+  }
   return {
     handlers: {
       counter: withNodeSession((_req, res, session) => {
@@ -48,10 +75,7 @@ export async function isosessionApp(store: Store, context: AppContext): Promise<
         reply(res, String(session.param('n') ?? 0));
       }, options),
     },
-    async close() {
-      await closeAllDrivers();
-      await dropStore(store, dsnArgs);
-    },
+    close,
   };
 }
 

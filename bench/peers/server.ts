@@ -16,12 +16,13 @@ import type { AppContext, PeerApp } from './app.js';
 async function openApp(system: SystemInfo, context: AppContext): Promise<PeerApp> {
   switch (system.family) {
     case 'isosession':
-      return (await import('./isosessionApp.js')).isosessionApp(system.store, context);
+      return (await import('./isosessionApp.js')).isosessionApp(system.store, context, system.framework);
     case 'express-session':
-      return (await import('./expressApp.js')).expressApp(system.store, context);
+      return (await import('./expressApp.js')).expressApp(system.store, context, system.framework);
     case 'iron-session':
       return (await import('./ironApp.js')).ironApp();
     default:
+      if (system.store === 'none' && system.framework === 'express') return (await import('./expressFramework.js')).expressOnlyApp();
       if (system.store === 'none') return (await import('./floorApps.js')).httpOnlyApp();
       return (await import('./floorApps.js')).rawFloorApp(system.store, context);
   }

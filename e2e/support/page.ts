@@ -14,8 +14,3 @@ export async function cartSaved(page: Page): Promise<void> {
   await expect(page.getByTestId('cart-state')).toHaveText(/saved/);
 }
 
-/** The short tag the inspector shows (its first 8 characters). */
-export async function shownTag(page: Page): Promise<string> {
-  const text = (await page.getByTestId('session-tag').textContent()) ?? '';
-  return text.replace('…', '');
-}

@@ -3,6 +3,9 @@ import type { BrowserContext } from '@playwright/test';
 
 // What the demo server stored, read the way the demo reads it: the same DSN (apps/demo/lib/
 // session.ts) and the run's store directory (playwright.config.ts sets E2E_DATA_DIR).
+// The session a browser context holds is read through the `session` fixture of
+// @isosession/playwright; what is left here looks up sessions by id: an id the browser no
+// longer holds (after a login regenerated it), an expired session still on disk, a page's tag.
 
 export const DEMO_DSN = 'driver:file;serializer:json;id:md5';
 export const COOKIE_NAME = 'CGISESSID';
@@ -13,27 +16,9 @@ export function dataDir(): string {
   return dir;
 }
 
-/** The stored session's params (public and private), or null when the store has no live session `id`. */
-export async function storedParams(id: string): Promise<Record<string, unknown> | null> {
-  // load() never creates and writes nothing unless it finds the session expired (then purges it).
-  const session = await Session.load(DEMO_DSN, id, { Directory: dataDir() });
-  if (session.isEmpty()) return null;
-  const params: Record<string, unknown> = {};
-  for (const name of session.param()) params[name] = session.param(name);
-  return params;
-}
-
 /** Whether the store still holds anything under `id` (expired or not), without loading it. */
 export async function isStored(id: string): Promise<boolean> {
   return (await createFileDriver({ Directory: dataDir() }).retrieve(id)) !== null;
-}
-
-/** Gives a stored session an idle expiry, as server code would (load, expire, flush). */
-export async function expireIn(id: string, duration: string): Promise<void> {
-  const session = await Session.load(DEMO_DSN, id, { Directory: dataDir() });
-  if (session.isEmpty()) throw new Error(`session ${id} is not stored`);
-  session.expire(duration);
-  await session.flush();
 }
 
 /** The session id the browser holds (its cookie). */

@@ -208,4 +208,21 @@ describe('a request whose id was regenerated or deleted moments ago (tombstone)'
     expect(await codeOf(store.open('new', request(oldId)))).toBe('STALE');
     store.cleanup();
   });
+
+  it.each(['json', 'yaml', 'superjson', 'v8', 'dumper'])('the tombstone reads back as one with serializer %s', async (serializer) => {
+    const dsnArgs = { Namespace: `stale-${randomBytes(6).toString('hex')}` };
+    const dsn = `driver:memory;serializer:${serializer}`;
+    const created = await Session.new(dsn, null, dsnArgs);
+    created.param('n', 1);
+    await created.flush();
+    const oldId = created.id()!;
+    const login = await Session.new(dsn, request(oldId), dsnArgs);
+    login.regenerate();
+    await login.flush();
+    expect(await codeOf(Session.new(dsn, request(oldId), dsnArgs))).toBe('STALE');
+    const seen: string[] = [];
+    await Session.find(dsn, (s) => { seen.push(s.id()!); }, dsnArgs);
+    expect(seen).toEqual([login.id()]);
+    clearMemoryStore(dsnArgs.Namespace);
+  });
 });

@@ -8,7 +8,7 @@ import { createMysqlDriver } from './drivers/mysql.js';
 import { jsonSerializer } from './serializers/json.js';
 import { superjsonSerializer } from './serializers/superjson.js';
 import { yamlSerializer } from './serializers/yaml.js';
-import { storableSerializer } from './serializers/storable.js';
+import { storableAlias, v8Serializer } from './serializers/v8.js';
 import { dumperSerializer } from './serializers/dumper.js';
 import { md5IdGenerator } from './ids/md5.js';
 import { uuidIdGenerator } from './ids/uuid.js';
@@ -29,7 +29,9 @@ registerSerializer('default', jsonSerializer);
 registerSerializer('json', jsonSerializer);
 registerSerializer('superjson', superjsonSerializer);
 registerSerializer('yaml', yamlSerializer);
-registerSerializer('storable', storableSerializer);
+registerSerializer('v8', v8Serializer);
+// The old name of v8 (it is not Perl's Storable): still works, with a DeprecationWarning.
+registerSerializer('storable', storableAlias);
 // Perl CGI::Session's own default (Data::Dumper), for a store shared with a Perl app.
 registerSerializer('dumper', dumperSerializer);
 registerIdGenerator('md5', md5IdGenerator);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Session, createSqliteDriver } from './index.js';
 import { perlCgiSessionAvailable, runPerl } from './testing/perlCgiSession.js';
-import { runPerlInterop } from './testing/perlInteropSuite.js';
+import { runPerlAppendRace, runPerlInterop } from './testing/perlInteropSuite.js';
 
 // A SQLite table shared with the real Perl CGI::Session (DBD::SQLite): Perl's own two-column
 // table, Schema 'cgi-session' here.
@@ -26,6 +26,7 @@ async function perlTable(): Promise<{ perlArgs: Record<string, unknown>; nodeArg
 
 describe.runIf(perlCgiSessionAvailable())('Perl CGI::Session and isosession on one SQLite table', () => {
   runPerlInterop({ label: 'sqlite', perlDriver: 'driver:sqlite', nodeDriver: 'driver:sqlite', setup: perlTable });
+  runPerlAppendRace({ label: 'sqlite', perlDriver: 'driver:sqlite', nodeDriver: 'driver:sqlite', setup: perlTable });
 
   it('purgeExpired() reads expiry from the data (Perl keeps no expiry column) and keeps live sessions', async () => {
     const { perlArgs, nodeArgs } = await perlTable();

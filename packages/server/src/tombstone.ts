@@ -28,7 +28,8 @@ export function tombstoneKey(key: string): string {
 
 /** The whole stored tombstone: a session table with no params, idle-expiring after `grace`. */
 export function tombstoneTable(key: string, now: number, grace: number): SessionTable {
-  return { [ID]: key, [CTIME]: now, [ATIME]: now, [ETIME]: grace, [TOMBSTONE]: true };
+  // 1, not true: every serializer keeps a number as it is (dumper writes Perl's 1 for true).
+  return { [ID]: key, [CTIME]: now, [ATIME]: now, [ETIME]: grace, [TOMBSTONE]: 1 };
 }
 
 /** What the driver is told with the tombstone: its TTL / indexed expiry, so stores purge it. */
@@ -37,7 +38,8 @@ export function tombstoneMeta(now: number, grace: number): StoreMeta {
 }
 
 export function isTombstone(table: SessionTable): boolean {
-  return getKey(table, TOMBSTONE) === true;
+  const flag = getKey(table, TOMBSTONE);
+  return flag === 1 || flag === true;
 }
 
 /** Whether a tombstone's grace period is over (idle expiry from its atime, as for a session). */

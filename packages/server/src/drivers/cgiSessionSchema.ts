@@ -2,20 +2,6 @@ import { parse as parseYaml } from 'yaml';
 import type { RawSession } from '../types.js';
 import { parseDumper } from '../serializers/dumper/parseDumper.js';
 import { ATIME, ETIME, checkTable, getKey } from '../sessionTable.js';
-import { invalidArgument } from './sqlOptions.js';
-
-/**
- * `Schema` of the SQL drivers: `'isosession'` (the default: id, data, atime, expires_at,
- * version) or `'cgi-session'`, Perl CGI::Session's own two-column table
- * `(id CHAR(32) PRIMARY KEY, a_session TEXT NOT NULL)`, to share it with a running Perl app.
- */
-export type SqlSchema = 'isosession' | 'cgi-session';
-
-export function parseSchema(driver: string, value: unknown): SqlSchema {
-  if (value === undefined || value === null || value === 'isosession') return 'isosession';
-  if (value === 'cgi-session') return 'cgi-session';
-  throw invalidArgument(driver, `Schema must be 'isosession' (the default) or 'cgi-session' (Perl CGI::Session's two-column table), got ${JSON.stringify(value)}`);
-}
 
 const latin1 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 

@@ -14,7 +14,7 @@ export interface DriverContractOptions {
   dsnArgs: () => DsnArgs | Promise<DsnArgs>;
   /** Runs once after the whole suite (drop the tables, remove the temp dirs). */
   cleanup?: () => Promise<void>;
-  /** @default ['default', 'json', 'superjson', 'yaml', 'storable'] */
+  /** @default ['default', 'json', 'superjson', 'yaml', 'v8'] */
   serializers?: string[];
   /**
    * The store keeps atime only inside the data (Perl CGI::Session's two-column table): the
@@ -23,7 +23,7 @@ export interface DriverContractOptions {
   touch?: boolean;
 }
 
-const ALL_SERIALIZERS = ['default', 'json', 'superjson', 'yaml', 'storable'];
+const ALL_SERIALIZERS = ['default', 'json', 'superjson', 'yaml', 'v8'];
 
 /** The data part of what a driver returned, as bytes: drivers may hand back a string or a Buffer. */
 export function storedBytes(record: StoredRecord | null): Uint8Array | null {
@@ -101,7 +101,7 @@ export function runDriverContract(options: DriverContractOptions): void {
     it('stores and retrieves binary (Uint8Array) data byte for byte', async () => {
       const { driver } = await openDriver();
       const id = randomId();
-      // Every byte value, NUL and invalid UTF-8 included: what the storable serializer writes.
+      // Every byte value, NUL and invalid UTF-8 included: what the v8 serializer writes.
       const data = Uint8Array.from({ length: 512 }, (_, i) => (i * 7) % 256);
       await driver.store(id, data, { atime: 1_700_000_000 });
       expect(storedBytes(await driver.retrieve(id))).toEqual(data);

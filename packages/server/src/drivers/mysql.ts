@@ -2,7 +2,7 @@ import type { Connection, Pool, PoolConnection, PoolOptions, ResultSetHeader, Ro
 import type { DsnArgs } from '../types.js';
 import { createSqlEngine } from './sql/engine.js';
 import type { Lease, SqlConnections, SqlDialect } from './sql/dialect.js';
-import { insertColumns, quotedNames, standardStatements, tableDefinition } from './sql/statements.js';
+import { insertColumns, perlInsertColumns, perlTableStatements, quotedNames, standardStatements, tableDefinition } from './sql/statements.js';
 import type { SqlSyntax } from './sql/statements.js';
 import { connectionSource, credentials, dbiConnection, invalidArgument, maskPassword, parseDbiDataSource, parseSqlOptions, urlWithCredentials } from './sqlOptions.js';
 import type { SqlDriver } from './sqlOptions.js';
@@ -40,6 +40,14 @@ export const mysqlDialect: SqlDialect<Queryable> = {
   createRaceCodes: new Set(['ER_TABLE_EXISTS_ERROR', 'ER_LOCK_DEADLOCK', 'ER_DUP_KEYNAME']),
   statements(options) {
     const { table, id, data } = quotedNames(options, syntax);
+    if (options.schema === 'cgi-session') {
+      return {
+        ...perlTableStatements(options, syntax, 'CHAR(32)', options.binaryData ? 'LONGBLOB' : 'TEXT'),
+        begin: 'START TRANSACTION',
+        upsert: `INSERT INTO ${perlInsertColumns(options, syntax)} ON DUPLICATE KEY UPDATE ${data} = VALUES(${data})`,
+        insert: `INSERT INTO ${perlInsertColumns(options, syntax)}`,
+      };
+    }
     return {
       ...standardStatements(options, syntax),
       // VARBINARY id: compared byte by byte (no case folding, no trailing-space padding as the

@@ -3,7 +3,7 @@ import type { ClientBase, Pool, PoolClient, PoolConfig } from 'pg';
 import type { DsnArgs } from '../types.js';
 import { createSqlEngine } from './sql/engine.js';
 import type { Lease, SqlConnections, SqlDialect } from './sql/dialect.js';
-import { insertColumns, quotedNames, standardStatements, tableDefinition } from './sql/statements.js';
+import { insertColumns, perlInsertColumns, perlTableStatements, quotedNames, standardStatements, tableDefinition } from './sql/statements.js';
 import type { SqlSyntax } from './sql/statements.js';
 import { connectionSource, credentials, dbiConnection, invalidArgument, maskPassword, parseDbiDataSource, parseSqlOptions, urlWithCredentials } from './sqlOptions.js';
 import type { SqlDriver } from './sqlOptions.js';
@@ -50,6 +50,14 @@ export const postgresqlDialect: SqlDialect<ClientBase> = {
   createRaceCodes: new Set(['23505', '42P07', '42710']),
   statements(options) {
     const { table, id, data } = quotedNames(options, syntax);
+    if (options.schema === 'cgi-session') {
+      return {
+        ...perlTableStatements(options, syntax, 'CHAR(32) COLLATE "C"', options.binaryData ? 'BYTEA' : 'TEXT'),
+        begin: 'BEGIN',
+        upsert: `INSERT INTO ${perlInsertColumns(options, syntax)} ON CONFLICT (${id}) DO UPDATE SET ${data} = EXCLUDED.${data}`,
+        insert: `INSERT INTO ${perlInsertColumns(options, syntax)} ON CONFLICT (${id}) DO NOTHING`,
+      };
+    }
     return {
       ...standardStatements(options, syntax),
       // COLLATE "C": ids compare byte by byte, so traverse's keyset pages (id > last ORDER BY

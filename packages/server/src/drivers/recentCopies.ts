@@ -3,7 +3,7 @@ import type { RawSession } from '../types.js';
 
 /** A row as this process last read or wrote it: what update() first tries to compare-and-swap on. */
 export interface VersionedCopy {
-  record: { data: RawSession; atime: number };
+  record: { data: RawSession; atime?: number }; // no atime: Perl's table keeps it in the data
   version: number;
 }
 

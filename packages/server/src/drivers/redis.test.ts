@@ -263,10 +263,10 @@ describe.runIf(await serviceAvailable('redis'))('redis driver', () => {
 
   describe('WaitReplicas', () => {
     it('a write no replica confirms is refused with STORE_UNAVAILABLE saying so (a server without replicas)', async () => {
-      const a = args({ WaitReplicas: 1, Timeout: 0.5 });
+      const a = args({ WaitReplicas: 1, Timeout: 2 });
       const s = await Session.new(DSN, null, a);
       s.param('a', 1);
-      const error = await unavailableWithin(0.5, s.flush());
+      const error = await unavailableWithin(2, s.flush());
       expect(error.message).toMatch(/only 0 of the 1 replicas of WaitReplicas confirmed it/);
     });
 

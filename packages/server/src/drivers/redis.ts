@@ -14,6 +14,7 @@ import { createRecentCopies } from './recentCopies.js';
 import { openRedisClient } from './redisConnection.js';
 import { storeUnavailable } from './storeErrors.js';
 import type { RedisClient } from './redisConnection.js';
+import { VisitedIds } from './visitedIds.js';
 
 const DEFAULT_PREFIX = 'cgisess:';
 const DEFAULT_TIMEOUT_SECONDS = 5;
@@ -37,6 +38,10 @@ const FIELDS = ['data', 'enc', 'atime', 'ver'] as const;
 // Every change goes through one of the three scripts below. Cross-process change notices (a
 // later issue) belong there too: a PUBLISH inside the script is atomic with the write, so a
 // subscriber can neither miss a change nor hear of it before it is readable.
+// Each script names exactly one key, the session's: on a Redis Cluster every key of a script
+// must hash to one slot, which one key does by construction (and on a cluster a PUBLISH
+// inside a script would be broadcast to every node). A script that ever needs a second key
+// per session must put the id in a hash tag in both ("prefix{id}"), a change of key format.
 
 // KEYS[1] the session key; ARGV: expected ver ("*": any, "": must not exist), new ver, data,
 // enc, atime, TTL in ms ("" for none). A rewrite of a key keeps its old TTL in Redis, so a
@@ -327,7 +332,7 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
     }
   }
 
-  async function scanFrom(node: Redis, pattern: string, strip: number, seen: Set<string>, visit: (id: string) => Promise<void> | void): Promise<void> {
+  async function scanFrom(node: Redis, pattern: string, strip: number, seen: VisitedIds, visit: (id: string) => Promise<void> | void): Promise<void> {
     let cursor = '0';
     do {
       const [next, keys] = await withDeadline('traverse', () =>
@@ -335,9 +340,9 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
       cursor = next;
       for (const key of keys) {
         const id = key.slice(strip);
-        // SCAN may return a key more than once; each id is visited once.
-        if (seen.has(id)) continue;
-        seen.add(id);
+        // SCAN may return a key more than once; each id is visited once. That takes a record
+        // of the ids visited so far: 128-bit fingerprints, ~32 MB for a million sessions.
+        if (!seen.add(id)) continue;
         await visit(id);
       }
     } while (cursor !== '0');
@@ -367,7 +372,7 @@ export async function createRedisDriver(args: DsnArgs = {}): Promise<Driver> {
       const clientPrefix = (client.options as { keyPrefix?: string } | undefined)?.keyPrefix ?? '';
       const pattern = `${escapeGlob(clientPrefix + prefix)}*`;
       const strip = clientPrefix.length + prefix.length;
-      const seen = new Set<string>();
+      const seen = new VisitedIds();
       // A Cluster spreads keys over its masters; SCAN walks one node at a time. Its list of
       // masters is only right once its slot map has loaded (ready): before that it holds the
       // seed nodes, which it drops (mid-SCAN: "Connection is closed") when the map arrives.

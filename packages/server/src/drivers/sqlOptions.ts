@@ -13,7 +13,20 @@ export interface SqlDriver extends Driver {
   close(): Promise<void>;
 }
 
-/** What `TableName`, `IdColName`, `DataColName` and `Timeout` resolve to. */
+/**
+ * `Schema` of the SQL drivers: `'isosession'` (the default: id, data, atime, expires_at,
+ * version) or `'cgi-session'`, Perl CGI::Session's own two-column table
+ * `(id CHAR(32) PRIMARY KEY, a_session TEXT NOT NULL)`, to share it with a running Perl app.
+ */
+export type SqlSchema = 'isosession' | 'cgi-session';
+
+export function parseSchema(driver: string, value: unknown): SqlSchema {
+  if (value === undefined || value === null || value === 'isosession') return 'isosession';
+  if (value === 'cgi-session') return 'cgi-session';
+  throw invalidArgument(driver, `Schema must be 'isosession' (the default) or 'cgi-session' (Perl CGI::Session's two-column table), got ${JSON.stringify(value)}`);
+}
+
+/** What `TableName`, `IdColName`, `DataColName`, `Timeout`, `Schema` and `ColumnType` resolve to. */
 export interface SqlOptions {
   table: string;
   idCol: string;
@@ -21,6 +34,12 @@ export interface SqlOptions {
   /** The expiry index's name: `<table>_expires_at`, shortened (with a hash) past 63 characters. */
   indexName: string;
   timeoutMs: number;
+  schema: SqlSchema;
+  /**
+   * Schema 'cgi-session': the data column is binary (`ColumnType: 'binary'`, as Perl's
+   * PostgreSQL driver calls it: BYTEA, LONGBLOB on MySQL) rather than Perl's default TEXT.
+   */
+  binaryData: boolean;
 }
 
 // The columns the drivers own beside the id and the data; a user's column names may not clash.
@@ -76,7 +95,14 @@ export function parseSqlOptions(driver: string, args: DsnArgs): SqlOptions {
     const hash = createHash('sha1').update(table).digest('hex').slice(0, 8);
     indexName = `${table.slice(0, MAX_IDENTIFIER - 20)}_${hash}_expires_at`;
   }
-  return { table, idCol, dataCol, indexName, timeoutMs: timeoutMs(driver, args.Timeout) };
+  if (args.ColumnType !== undefined && args.ColumnType !== 'binary' && args.ColumnType !== 'text') {
+    throw invalidArgument(driver, `ColumnType must be 'binary' (a BYTEA data column) or 'text' (Perl's default), got ${JSON.stringify(args.ColumnType)}`);
+  }
+  return {
+    table, idCol, dataCol, indexName, timeoutMs: timeoutMs(driver, args.Timeout),
+    schema: parseSchema(driver, args.Schema),
+    binaryData: args.ColumnType === 'binary',
+  };
 }
 
 /** The current time in whole seconds, as sessions store it. */

@@ -6,7 +6,7 @@ import { invalidArgument, parseDbiDataSource, parseSqlOptions, purgeTime, toByte
 import type { SqlDriver } from './sqlOptions.js';
 import { MergeThrew, classifyError, errorCode, schemaMismatch } from './storeErrors.js';
 import type { ErrorSigns } from './storeErrors.js';
-import { isExpiredByData, parseSchema } from './cgiSessionSchema.js';
+import { isExpiredByData } from './cgiSessionSchema.js';
 
 const NAME = 'sqlite';
 // Another connection holds the lock for longer than busy_timeout (Timeout): try again later.
@@ -52,7 +52,7 @@ function databasePath(dataSource: unknown): string {
  */
 export async function createSqliteDriver(args: DsnArgs = {}): Promise<SqlDriver> {
   const options = parseSqlOptions(NAME, args);
-  const perlTable = parseSchema(NAME, args.Schema) === 'cgi-session';
+  const perlTable = options.schema === 'cgi-session';
   const { timeoutMs } = options;
   if (args.Handle !== undefined && args.DataSource !== undefined) {
     throw invalidArgument(NAME, 'give either Handle (your better-sqlite3 Database) or DataSource, not both');

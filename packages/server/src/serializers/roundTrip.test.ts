@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Session } from '@isosession/server';
 import { jsonSerializer } from './json.js';
-import { storableSerializer } from './storable.js';
+import { v8Serializer } from './v8.js';
 import { superjsonSerializer } from './superjson.js';
 import { yamlSerializer } from './yaml.js';
 
@@ -30,7 +30,7 @@ const PLAIN: Record<string, unknown> = {
   record: { 'key with spaces': 1, 'ключ': 2, '123': 3, '': 4, 'a.b': 5 },
 };
 
-const SERIALIZERS = ['default', 'json', 'superjson', 'yaml', 'storable'] as const;
+const SERIALIZERS = ['default', 'json', 'superjson', 'yaml', 'v8'] as const;
 
 describe.each(SERIALIZERS)('serializer %s', (name) => {
   const dsn = `driver:file;serializer:${name}`;
@@ -65,7 +65,7 @@ describe.each([
   ['json', jsonSerializer],
   ['superjson', superjsonSerializer],
   ['yaml', yamlSerializer],
-  ['storable', storableSerializer],
+  ['v8', v8Serializer],
 ])('%s freeze/thaw', (_name, serializer) => {
   it('S27: thaw(freeze(x)) deep-equals x for plain data', () => {
     expect(serializer.thaw(serializer.freeze(PLAIN))).toEqual(PLAIN);

@@ -155,3 +155,34 @@ export function runPerlInterop(store: SharedStore): void {
     });
   });
 }
+
+/**
+ * Perl and isosession appending to one list in one session at once (Perl's serializer
+ * `default`, isosession's `dumper`, `Session.update` here): every Perl entry must survive, as
+ * isosession's compare-and-swap on the stored data never writes over what Perl stored since it
+ * read; isosession's entries that Perl's whole-session rewrites drop are counted (stderr).
+ */
+export function runPerlAppendRace(store: SharedStore, times = 100): void {
+  it(`${store.label}: Session.update never drops a Perl write made meanwhile (one list, ${times} appends each side at once)`, async () => {
+    const { perlArgs, nodeArgs } = await store.setup();
+    const nodeDsn = `${store.nodeDriver};serializer:dumper`;
+    const s = await Session.new(nodeDsn, null, nodeArgs, compat);
+    s.param('log', []);
+    await s.flush();
+    const id = s.id() as string;
+    const [perl] = await Promise.all([
+      runPerl<{ done: number }>({ op: 'append', dsn: `${store.perlDriver};serializer:default`, args: perlArgs, sid: id, name: 'log', times }),
+      (async () => {
+        for (let i = 1; i <= times; i++) {
+          await Session.update(id, (session) => { session.param('log', [...((session.param('log') as string[] | undefined) ?? []), `n${i}`]); }, { dsn: nodeDsn, dsnArgs: nodeArgs, sessionParams: compat });
+        }
+      })(),
+    ]);
+    const log = (await Session.load(nodeDsn, id, nodeArgs, compat)).param('log') as string[];
+    const perlKept = log.filter((entry) => entry.startsWith('p')).length;
+    const nodeKept = log.filter((entry) => entry.startsWith('n')).length;
+    process.stderr.write(`perl interop: ${store.label}, one list, ${times} appends each side at once: Perl's ${perlKept}/${perl.done} kept, isosession's ${nodeKept}/${times} kept\n`);
+    expect(perl.done).toBe(times);
+    expect(perlKept).toBe(times);
+  });
+}

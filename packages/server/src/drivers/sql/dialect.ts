@@ -58,6 +58,13 @@ export interface SqlStatements {
   page: string;
   /** [cutoff]: deletes every row that expired at or before it */
   purge: string;
+  /**
+   * Schema 'cgi-session' (Perl CGI::Session's table: id and data only) words the statements
+   * above without atime, expires_at and version: `select` gives { data }, `update` takes
+   * [data, id], `upsert` and `insert` [id, data], `deleteIf` [id, data] (the data as read);
+   * touch, swap and purge are not run. `dataPage` [after] → rows of { id, data }.
+   */
+  dataPage?: string;
 }
 
 /** What one database brings to the SQL engine (engine.ts); the rest is the same for all. */

@@ -10,6 +10,7 @@ import { MergeThrew, classifyError, errorCode, schemaMismatch, storeUnavailable 
 import type { StorePlace } from '../storeErrors.js';
 import type { Lease, SqlConnections, SqlDialect } from './dialect.js';
 import { PAGE_SIZE } from './statements.js';
+import { isExpiredByData } from '../cgiSessionSchema.js';
 
 /** Thrown by update when its INSERT met a row another transaction created meanwhile. */
 const RACE_LOST = new Error('a concurrent insert won; merging again');
@@ -33,6 +34,12 @@ export function createSqlEngine<C>(dialect: SqlDialect<C>, options: SqlOptions, 
   const { timeoutMs } = options;
   const place: StorePlace = { driver: name, where: connections.where, server: dialect.server, timeoutMs };
   const sql = dialect.statements(options);
+  // Schema 'cgi-session': Perl CGI::Session's table, id and data only. atime and expiry live in
+  // the data; update() always takes the row lock (there is no version to swap on), and Perl's
+  // own UPDATE waits for it.
+  const perl = options.schema === 'cgi-session';
+  // Perl's default TEXT column takes text; BYTEA (ColumnType 'binary') and the own table bytes.
+  const bindData = (data: RawSession): string | Buffer => (perl && !options.binaryData && typeof data === 'string' ? data : toBytes(data));
   const lock = connections.single !== undefined ? createConnectionLock() : undefined;
   const recent = createRecentCopies<VersionedCopy>();
   let tableReady = false;
@@ -125,17 +132,18 @@ export function createSqlEngine<C>(dialect: SqlDialect<C>, options: SqlOptions, 
 
   async function select(conn: C, text: string, id: string): Promise<VersionedCopy | null> {
     const row = (await dialect.query(conn, text, [id])).rows[0];
-    return row ? { record: { data: row.data as Buffer, atime: Number(row.atime) }, version: Number(row.version) } : null;
+    if (!row) return null;
+    return perl ? { record: { data: row.data as Buffer | string }, version: 0 } : { record: { data: row.data as Buffer, atime: Number(row.atime) }, version: Number(row.version) };
   }
 
   /** The values of a write, in the order of `update` and `swap`: data, atime, expires_at, id. */
   function values(id: string, data: RawSession, meta: StoreMeta): unknown[] {
-    return [toBytes(data), meta.atime, meta.expiresAt ?? null, id];
+    return perl ? [bindData(data), id] : [toBytes(data), meta.atime, meta.expiresAt ?? null, id];
   }
 
   /** The values of `insert` and `upsert`: id, data, atime, expires_at, version. */
   function row(id: string, data: RawSession, meta: StoreMeta, version: number): unknown[] {
-    return [id, toBytes(data), meta.atime, meta.expiresAt ?? null, version];
+    return perl ? [id, bindData(data)] : [id, toBytes(data), meta.atime, meta.expiresAt ?? null, version];
   }
 
   function written(id: string, data: RawSession, meta: StoreMeta, version: number): void {
@@ -261,7 +269,7 @@ export function createSqlEngine<C>(dialect: SqlDialect<C>, options: SqlOptions, 
         // PostgreSQL returns the row's version; MySQL only says 1 (inserted, with ours) or 2
         // (an existing row changed, to a version we do not know: nothing to remember).
         const version = rows[0]?.version !== undefined ? Number(rows[0].version) : count === 1 ? proposed : undefined;
-        if (version !== undefined) written(id, data, meta, version);
+        if (version !== undefined && !perl) written(id, data, meta, version);
       });
     },
     remove(id) {
@@ -289,7 +297,7 @@ export function createSqlEngine<C>(dialect: SqlDialect<C>, options: SqlOptions, 
       let first = true;
       return run('update', async (conn, progress) => {
         // A retry of this call (a dead connection, a lost race) goes straight to the lock.
-        if (first) {
+        if (first && !perl) {
           first = false;
           if (await optimistic(conn, id, merge, progress)) return;
           // Not landed, so nothing was written: the locked attempt may be retried as a whole.
@@ -298,15 +306,34 @@ export function createSqlEngine<C>(dialect: SqlDialect<C>, options: SqlOptions, 
         await locked(conn, id, merge, progress);
       });
     },
-    touch(id, meta) {
-      return run('touch', async (conn) => {
-        recent.forget(id);
-        return (await dialect.query(conn, sql.touch, [meta.atime, meta.expiresAt ?? null, id])).count > 0;
-      });
-    },
-    purgeExpired(now) {
+    // Perl's table has no atime column: no cheap touch (the Session rewrites the data instead).
+    ...(perl ? {} : {
+      touch(id: string, meta: StoreMeta) {
+        return run('touch', async (conn) => {
+          recent.forget(id);
+          return (await dialect.query(conn, sql.touch, [meta.atime, meta.expiresAt ?? null, id])).count > 0;
+        });
+      },
+    }),
+    async purgeExpired(now) {
       const cutoff = purgeTime(name, now);
-      return run('purgeExpired', async (conn) => (await dialect.query(conn, sql.purge, [cutoff])).count);
+      if (!perl) return run('purgeExpired', async (conn) => (await dialect.query(conn, sql.purge, [cutoff])).count);
+      // Expiry is only in the data, as Perl keeps it: read every row (in pages, as traverse
+      // does) and delete each expired one only if its data is still what was read.
+      let purged = 0;
+      let after = '';
+      for (;;) {
+        const rows = await run('purgeExpired', async (conn) => (await dialect.query(conn, sql.dataPage!, [after])).rows);
+        for (const page of rows) {
+          const data = page.data as Buffer | string;
+          if (isExpiredByData(data, cutoff)) {
+            purged += await run('purgeExpired', async (conn) => (await dialect.query(conn, sql.deleteIf, [page.id, data])).count);
+          }
+        }
+        if (rows.length < PAGE_SIZE) return purged;
+        const last = rows[rows.length - 1]!.id;
+        after = typeof last === 'string' ? last : (last as Buffer).toString('utf8');
+      }
     },
     async close() {
       const end = connections.end;

@@ -40,6 +40,41 @@ export function standardStatements(options: SqlOptions, syntax: SqlSyntax): Omit
 }
 
 /**
+ * Perl CGI::Session's own table, `(id CHAR(32) PRIMARY KEY, a_session TEXT NOT NULL)` (the data
+ * column's type given: TEXT, or BYTEA with Perl's ColumnType 'binary'), and the statements on it
+ * that every dialect words alike. The upsert and insert come from the dialect.
+ */
+export function perlTableStatements(options: SqlOptions, syntax: SqlSyntax, idType: string, dataType: string): Omit<SqlStatements, 'begin' | 'upsert' | 'insert'> {
+  const { table, id, data } = quotedNames(options, syntax);
+  const p = syntax.placeholder;
+  const select = `SELECT ${data} AS data FROM ${table} WHERE ${id} = ${p(1)}`;
+  const remove = `DELETE FROM ${table} WHERE ${id} = ${p(1)}`;
+  const unused = '-- not used with Perl\'s table';
+  return {
+    create: `CREATE TABLE IF NOT EXISTS ${table} (
+  ${id} ${idType} NOT NULL PRIMARY KEY,
+  ${data} ${dataType} NOT NULL
+)`,
+    select,
+    selectForUpdate: `${select} FOR UPDATE`,
+    update: `UPDATE ${table} SET ${data} = ${p(1)} WHERE ${id} = ${p(2)}`,
+    swap: unused,
+    touch: unused,
+    delete: remove,
+    deleteIf: `${remove} AND ${data} = ${p(2)}`,
+    page: `SELECT ${id} AS id FROM ${table} WHERE ${id} > ${p(1)} ORDER BY ${id} LIMIT ${PAGE_SIZE}`,
+    purge: unused,
+    dataPage: `SELECT ${id} AS id, ${data} AS data FROM ${table} WHERE ${id} > ${p(1)} ORDER BY ${id} LIMIT ${PAGE_SIZE}`,
+  };
+}
+
+/** The column list of Perl's table's upsert and insert: id, data. */
+export function perlInsertColumns(options: SqlOptions, syntax: SqlSyntax): string {
+  const { table, id, data } = quotedNames(options, syntax);
+  return `${table} (${id}, ${data}) VALUES (${syntax.placeholder(1)}, ${syntax.placeholder(2)})`;
+}
+
+/**
  * The table's columns and primary key, for a dialect's CREATE TABLE: the id and data columns
  * in the dialect's own types, the rest alike everywhere.
  */

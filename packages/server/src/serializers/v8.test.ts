@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Session, SessionError } from '@isosession/server';
 
-const dsn = 'driver:file;serializer:storable';
+const dsn = 'driver:file;serializer:v8';
 let dir: string;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'isosession-storable-'));
+  dir = await mkdtemp(join(tmpdir(), 'isosession-v8-'));
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -21,7 +21,7 @@ async function store(values: Record<string, unknown>): Promise<string> {
   return s.id()!;
 }
 
-describe('storable serializer', () => {
+describe('v8 serializer (structured clone)', () => {
   it('S27: keeps shared references within a param and across params', async () => {
     const shared = { count: 1, tags: ['a'] };
     const id = await store({ pair: { left: shared, right: shared }, also: shared, list: [shared, shared] });
@@ -77,8 +77,31 @@ describe('storable serializer', () => {
     const error = await s.flush().then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(SessionError);
     expect((error as SessionError).code).toBe('INVALID_ARGUMENT');
-    expect((error as SessionError).message).toMatch(/storable/);
+    expect((error as SessionError).message).toMatch(/serializer "v8"/);
     expect(s.isNew()).toBe(true);
     expect((await Session.load(dsn, s.id()!, { Directory: dir })).isEmpty()).toBe(true);
+  });
+});
+
+describe('the old name "storable"', () => {
+  it('still reads and writes the same bytes, with one DeprecationWarning per process', async () => {
+    const warnings: Error[] = [];
+    const listen = (warning: Error) => warnings.push(warning);
+    process.on('warning', listen);
+    try {
+      const old = await Session.new('driver:file;serializer:storable', null, { Directory: dir });
+      old.param('when', new Date(0));
+      await old.flush();
+      await Session.load('driver:file;serializer:storable', old.id() as string, { Directory: dir });
+      const now = await Session.load(dsn, old.id() as string, { Directory: dir });
+      expect(now.param('when')).toEqual(new Date(0));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listen);
+    }
+    const deprecations = warnings.filter((warning) => (warning as { code?: string }).code === 'ISOSESSION_SERIALIZER_STORABLE');
+    expect(deprecations).toHaveLength(1);
+    expect(deprecations[0]!.name).toBe('DeprecationWarning');
+    expect(deprecations[0]!.message).toContain('"v8"');
   });
 });
