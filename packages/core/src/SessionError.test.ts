@@ -37,3 +37,23 @@ describe('SessionError', () => {
     expect(isSessionError(undefined)).toBe(false);
   });
 });
+
+describe('isSessionError across duplicate package copies', () => {
+  it('recognises an error from another copy of the package by its registry brand', () => {
+    // What a second copy of @isosession/core builds: a different class, the same registry symbol.
+    class OtherCopySessionError extends Error {
+      readonly code = 'GONE';
+      readonly [Symbol.for('isosession.SessionError')] = true;
+    }
+    const foreign = new OtherCopySessionError('from the other copy');
+    expect(foreign instanceof SessionError).toBe(false);
+    expect(isSessionError(foreign)).toBe(true);
+  });
+
+  it('does not mistake a plain error or a look-alike without the brand for a SessionError', () => {
+    expect(isSessionError(new Error('x'))).toBe(false);
+    expect(isSessionError({ name: 'SessionError', code: 'GONE', message: 'x' })).toBe(false);
+    expect(isSessionError(null)).toBe(false);
+    expect(isSessionError('SessionError')).toBe(false);
+  });
+});

@@ -31,9 +31,15 @@ export type SessionErrorCode =
   | 'TOO_LARGE'
   | 'STALE';
 
+// A registry symbol, not a module-local one: two copies of this package (a bundler that
+// duplicated it, a linked workspace beside an installed release) share it, so an error thrown
+// by one copy is still recognised by the other where `instanceof` would say no.
+const sessionErrorBrand = Symbol.for('isosession.SessionError');
+
 export class SessionError extends Error {
   override readonly name = 'SessionError';
   readonly code: SessionErrorCode;
+  readonly [sessionErrorBrand] = true;
 
   constructor(code: SessionErrorCode, message: string, options?: { cause?: unknown }) {
     super(message.startsWith('isosession:') ? message : `isosession: ${message}`, options);
@@ -42,5 +48,6 @@ export class SessionError extends Error {
 }
 
 export function isSessionError(value: unknown): value is SessionError {
-  return value instanceof SessionError;
+  if (value instanceof SessionError) return true;
+  return typeof value === 'object' && value !== null && (value as { [sessionErrorBrand]?: unknown })[sessionErrorBrand] === true;
 }
