@@ -4,6 +4,7 @@ import type { Stats } from 'node:fs';
 import { lstat, open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { SessionError } from '@isosession/core';
 
@@ -38,6 +39,15 @@ const HELD_KEY = Symbol.for('isosession.fileLock.held');
 const held: Set<string> = ((globalThis as Record<symbol, unknown>)[HELD_KEY] as Set<string> | undefined) ??
   ((globalThis as Record<symbol, unknown>)[HELD_KEY] = new Set<string>()) as Set<string>;
 
+// The tail of each lock path's queue of waiters in this thread. Waiters of one process take
+// turns here, in arrival order, before they touch the lock file: they never poll each other's
+// lock files (fairer, and no backoff sleeps between two requests of one process), and a lock
+// file naming this thread is only ever met once its holder is gone for good. Kept on
+// globalThis for the same reason as `held`. Entries are deleted when their queue empties.
+const QUEUES_KEY = Symbol.for('isosession.fileLock.queues');
+const queues: Map<string, Promise<void>> = ((globalThis as Record<symbol, unknown>)[QUEUES_KEY] as Map<string, Promise<void>> | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[QUEUES_KEY] = new Map<string, Promise<void>>()) as Map<string, Promise<void>>;
+
 /**
  * Runs `critical` while holding `lockPath`, a lock file made with O_CREAT|O_EXCL (atomic on
  * every local file system, and across processes). A lock is taken over when it is stale: left
@@ -47,8 +57,41 @@ const held: Set<string> = ((globalThis as Record<symbol, unknown>)[HELD_KEY] as 
  */
 export async function withFileLock<T>(lockPath: string, critical: () => Promise<T>, options: FileLockOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const staleMs = options.staleMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
+  const key = resolve(lockPath);
+  const previous = queues.get(key);
+  let leave!: () => void;
+  const turn = new Promise<void>((done) => (leave = done));
+  // Whoever comes next waits for us, and we for `previous`: a waiter that times out still
+  // leaves only after `previous`, so the order holds.
+  const tail = previous ? previous.then(() => turn) : turn;
+  queues.set(key, tail);
+  try {
+    if (previous) await waitForTurn(previous, deadline, timeoutMs, lockPath);
+    return await holdFileLock(lockPath, critical, deadline, timeoutMs, options.staleMs ?? 30_000);
+  } finally {
+    leave();
+    if (queues.get(key) === tail) queues.delete(key);
+  }
+}
+
+async function waitForTurn(previous: Promise<void>, deadline: number, timeoutMs: number, lockPath: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((done) => {
+    timer = setTimeout(() => done('timeout'), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    const outcome = await Promise.race([previous.then(() => 'turn' as const), timedOut]);
+    if (outcome === 'timeout') {
+      throw new SessionError('STORE_UNAVAILABLE', `timed out after ${timeoutMs} ms waiting for lock ${lockPath} (held by a request of this process)`);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The lock file itself: what other processes (and other threads of this one) contend on. */
+async function holdFileLock<T>(lockPath: string, critical: () => Promise<T>, deadline: number, timeoutMs: number, staleMs: number): Promise<T> {
   // The random part makes every lock distinct, so a stale one is never confused with its successor.
   const owner = `${process.pid}@${hostname()}#t${threadId}.${randomBytes(6).toString('hex')}`;
   let delay = 1;
@@ -84,9 +127,15 @@ export async function withFileLock<T>(lockPath: string, critical: () => Promise<
     return await critical();
   } finally {
     clearInterval(refresh);
-    held.delete(owner);
-    await rm(lockPath, { force: true });
-    await handle.close();
+    // Removed before it stops counting as held: a waiter of this thread that read our owner
+    // meanwhile must still see it live, or it would break the lock and take it, and our rm,
+    // landing after, would remove its lock and let a third in beside it.
+    try {
+      await rm(lockPath, { force: true });
+    } finally {
+      held.delete(owner);
+      await handle.close();
+    }
   }
 }
 
