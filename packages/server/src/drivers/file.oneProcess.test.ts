@@ -34,7 +34,8 @@ describe('file driver: concurrent updates from one process', () => {
     })));
     for (const id of sessions) {
       const stored = await driver.retrieve(id);
-      const table = JSON.parse(String(stored && 'data' in stored ? stored.data : stored)) as Record<string, number>;
+      const data = typeof stored === 'object' && stored !== null && !(stored instanceof Uint8Array) ? stored.data : stored;
+      const table = JSON.parse(String(data)) as Record<string, number>;
       expect(table, id).toEqual(Object.fromEntries(Array.from({ length: 10 }, (_, writer) => [`w${writer}`, 30])));
     }
     // Every lock was released and nothing was left behind.
