@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFileDriver } from './file.js';
-import type { Merge } from '../types.js';
+import type { Merge, StoredRecord } from '../types.js';
 
 // The concurrency contract runs its writers in separate processes. Here they are requests of
 // one process, as in a busy single-process app: its waiters once broke each other's lock at
@@ -19,8 +19,14 @@ afterEach(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
+const tableOf = (stored: StoredRecord | null): Record<string, number> => {
+  if (stored === null) return {};
+  const data = typeof stored === 'object' && !(stored instanceof Uint8Array) ? stored.data : stored;
+  return JSON.parse(String(data)) as Record<string, number>;
+};
+
 const increment = (name: string): Merge => (current) => {
-  const table = current === null ? {} : (JSON.parse(String(current.data)) as Record<string, number>);
+  const table = tableOf(current);
   table[name] = (table[name] ?? 0) + 1;
   return { action: 'store', data: JSON.stringify(table), meta: { atime: Math.floor(Date.now() / 1000) } };
 };
@@ -33,10 +39,7 @@ describe('file driver: concurrent updates from one process', () => {
       for (let n = 0; n < 30; n++) await driver.update!(id, increment(`w${writer}`));
     })));
     for (const id of sessions) {
-      const stored = await driver.retrieve(id);
-      const data = typeof stored === 'object' && stored !== null && !(stored instanceof Uint8Array) ? stored.data : stored;
-      const table = JSON.parse(String(data)) as Record<string, number>;
-      expect(table, id).toEqual(Object.fromEntries(Array.from({ length: 10 }, (_, writer) => [`w${writer}`, 30])));
+      expect(tableOf(await driver.retrieve(id)), id).toEqual(Object.fromEntries(Array.from({ length: 10 }, (_, writer) => [`w${writer}`, 30])));
     }
     // Every lock was released and nothing was left behind.
     expect((await readdir(directory)).sort()).toEqual(sessions.map((id) => `cgisess_${id}`).sort());
