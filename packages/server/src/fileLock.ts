@@ -48,6 +48,11 @@ const QUEUES_KEY = Symbol.for('isosession.fileLock.queues');
 const queues: Map<string, Promise<void>> = ((globalThis as Record<symbol, unknown>)[QUEUES_KEY] as Map<string, Promise<void>> | undefined) ??
   ((globalThis as Record<symbol, unknown>)[QUEUES_KEY] = new Map<string, Promise<void>>()) as Map<string, Promise<void>>;
 
+// os.hostname() is a system call; a lock's owner names the host at every take and every
+// staleness check. A host renamed while the process runs keeps its old name here, which only
+// makes its own old locks look foreign (waited out by age, never broken early).
+const HOST = hostname();
+
 /**
  * Runs `critical` while holding `lockPath`, a lock file made with O_CREAT|O_EXCL (atomic on
  * every local file system, and across processes). A lock is taken over when it is stale: left
@@ -93,7 +98,7 @@ async function waitForTurn(previous: Promise<void>, deadline: number, timeoutMs:
 /** The lock file itself: what other processes (and other threads of this one) contend on. */
 async function holdFileLock<T>(lockPath: string, critical: () => Promise<T>, deadline: number, timeoutMs: number, staleMs: number): Promise<T> {
   // The random part makes every lock distinct, so a stale one is never confused with its successor.
-  const owner = `${process.pid}@${hostname()}#t${threadId}.${randomBytes(6).toString('hex')}`;
+  const owner = `${process.pid}@${HOST}#t${threadId}.${randomBytes(6).toString('hex')}`;
   let delay = 1;
   let handle: FileHandle;
   let blocker: LockIdentity | undefined;
@@ -189,7 +194,7 @@ function isStale(lock: LockIdentity, staleMs: number): boolean {
   if (lock.notALock) return true;
   const { owner } = lock;
   const [, pid, host, thread] = /^(\d+)@([^#]*)(?:#t(\d+)\.)?/.exec(owner) ?? [];
-  if (pid !== undefined && host === hostname()) {
+  if (pid !== undefined && host === HOST) {
     if (Number(pid) === process.pid) {
       if (held.has(owner)) return false;
       // Another worker thread of this process may hold it; it cannot be asked, so the age limit decides.
