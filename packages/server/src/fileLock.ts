@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { lstat, open, rm } from 'node:fs/promises';
+import { lstat, open, rm, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { SessionError } from '@isosession/core';
 
@@ -38,6 +39,20 @@ const HELD_KEY = Symbol.for('isosession.fileLock.held');
 const held: Set<string> = ((globalThis as Record<symbol, unknown>)[HELD_KEY] as Set<string> | undefined) ??
   ((globalThis as Record<symbol, unknown>)[HELD_KEY] = new Set<string>()) as Set<string>;
 
+// The tail of each lock path's queue of waiters in this thread. Waiters of one process take
+// turns here, in arrival order, before they touch the lock file: they never poll each other's
+// lock files (fairer, and no backoff sleeps between two requests of one process), and a lock
+// file naming this thread is only ever met once its holder is gone for good. Kept on
+// globalThis for the same reason as `held`. Entries are deleted when their queue empties.
+const QUEUES_KEY = Symbol.for('isosession.fileLock.queues');
+const queues: Map<string, Promise<void>> = ((globalThis as Record<symbol, unknown>)[QUEUES_KEY] as Map<string, Promise<void>> | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[QUEUES_KEY] = new Map<string, Promise<void>>()) as Map<string, Promise<void>>;
+
+// os.hostname() is a system call; a lock's owner names the host at every take and every
+// staleness check. A host renamed while the process runs keeps its old name here, which only
+// makes its own old locks look foreign (waited out by age, never broken early).
+const HOST = hostname();
+
 /**
  * Runs `critical` while holding `lockPath`, a lock file made with O_CREAT|O_EXCL (atomic on
  * every local file system, and across processes). A lock is taken over when it is stale: left
@@ -47,10 +62,43 @@ const held: Set<string> = ((globalThis as Record<symbol, unknown>)[HELD_KEY] as 
  */
 export async function withFileLock<T>(lockPath: string, critical: () => Promise<T>, options: FileLockOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const staleMs = options.staleMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
+  const key = resolve(lockPath);
+  const previous = queues.get(key);
+  let leave!: () => void;
+  const turn = new Promise<void>((done) => (leave = done));
+  // Whoever comes next waits for us, and we for `previous`: a waiter that times out still
+  // leaves only after `previous`, so the order holds.
+  const tail = previous ? previous.then(() => turn) : turn;
+  queues.set(key, tail);
+  try {
+    if (previous) await waitForTurn(previous, deadline, timeoutMs, lockPath);
+    return await holdFileLock(lockPath, critical, deadline, timeoutMs, options.staleMs ?? 30_000);
+  } finally {
+    leave();
+    if (queues.get(key) === tail) queues.delete(key);
+  }
+}
+
+async function waitForTurn(previous: Promise<void>, deadline: number, timeoutMs: number, lockPath: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((done) => {
+    timer = setTimeout(() => done('timeout'), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    const outcome = await Promise.race([previous.then(() => 'turn' as const), timedOut]);
+    if (outcome === 'timeout') {
+      throw new SessionError('STORE_UNAVAILABLE', `timed out after ${timeoutMs} ms waiting for lock ${lockPath} (held by a request of this process)`);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The lock file itself: what other processes (and other threads of this one) contend on. */
+async function holdFileLock<T>(lockPath: string, critical: () => Promise<T>, deadline: number, timeoutMs: number, staleMs: number): Promise<T> {
   // The random part makes every lock distinct, so a stale one is never confused with its successor.
-  const owner = `${process.pid}@${hostname()}#t${threadId}.${randomBytes(6).toString('hex')}`;
+  const owner = `${process.pid}@${HOST}#t${threadId}.${randomBytes(6).toString('hex')}`;
   let delay = 1;
   let handle: FileHandle;
   let blocker: LockIdentity | undefined;
@@ -84,9 +132,18 @@ export async function withFileLock<T>(lockPath: string, critical: () => Promise<
     return await critical();
   } finally {
     clearInterval(refresh);
-    held.delete(owner);
-    await rm(lockPath, { force: true });
-    await handle.close();
+    // Removed before it stops counting as held: a waiter of this thread that read our owner
+    // meanwhile must still see it live, or it would break the lock and take it, and our rm,
+    // landing after, would remove its lock and let a third in beside it.
+    try {
+      // unlink, not rm: rm lstat()s first, one more trip through libuv's thread pool per write.
+      await unlink(lockPath).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    } finally {
+      held.delete(owner);
+      await handle.close();
+    }
   }
 }
 
@@ -137,7 +194,7 @@ function isStale(lock: LockIdentity, staleMs: number): boolean {
   if (lock.notALock) return true;
   const { owner } = lock;
   const [, pid, host, thread] = /^(\d+)@([^#]*)(?:#t(\d+)\.)?/.exec(owner) ?? [];
-  if (pid !== undefined && host === hostname()) {
+  if (pid !== undefined && host === HOST) {
     if (Number(pid) === process.pid) {
       if (held.has(owner)) return false;
       // Another worker thread of this process may hold it; it cannot be asked, so the age limit decides.

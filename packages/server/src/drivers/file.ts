@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { SessionError } from '@isosession/core';
 import { withFileLock } from '../fileLock.js';
 import { flockFd, loadFlock } from './fileFlock.js';
+import { createRecentCopies } from './recentCopies.js';
 import type { Driver, DsnArgs, Merge, RawSession, StoreMeta, StoredRecord } from '../types.js';
 
 const PREFIX = 'cgisess_';
@@ -144,6 +145,12 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
   if (inPlace) loadFlock();
   let ready: Promise<unknown> | undefined;
   let checked: Promise<void> | undefined;
+  // What this process last wrote to each file, with the file's identity just after the write.
+  // A read whose lstat still shows that identity returns the copy: one metadata call in place
+  // of open, fstat, read, close (a request loads, then its flush reads again under the lock).
+  // Any other writer makes a new inode (rename) and a touch changes ctime, so a stale copy is
+  // never returned. Compat mode writes in place beside Perl and keeps no copies.
+  const written = createRecentCopies<WrittenCopy>();
 
   const pathOf = (id: string) => join(directory, PREFIX + id);
 
@@ -170,6 +177,18 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
       // No directory yet: no sessions yet. Reading never creates it.
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
+    }
+    if (!inPlace) {
+      const copy = written.get(id);
+      if (copy) {
+        const now = await lstat(pathOf(id)).catch(() => undefined);
+        if (now && sameFile(now, copy.stamp)) {
+          const { data } = copy.record;
+          // A copy of the copy: what a caller does with the Buffer it gets must not reach the cache.
+          return { data: typeof data === 'string' ? data : Buffer.from(data), atime: Math.floor(now.mtimeMs / 1000) };
+        }
+        written.forget(id);
+      }
     }
     const handle = await openSession(id, constants.O_RDONLY);
     if (!handle) return null;
@@ -328,13 +347,20 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
       // rename replaces the directory entry itself: a symlink at `target` is replaced, not followed.
       await rename(temp, target);
     } catch (error) {
+      written.forget(id);
       await rm(temp, { force: true });
       throw error;
     }
+    // Its identity after the rename (which changes ctime); a copy is kept only for Buffers we
+    // own or strings, never for a caller's Buffer that it could change afterwards.
+    const stamp = await lstat(target).catch(() => undefined);
+    if (stamp) written.set(id, { record: { data: typeof data === 'string' ? data : Buffer.from(data) }, stamp });
+    else written.forget(id);
   }
 
   async function removeFile(id: string): Promise<void> {
     if (!isSafeId(id)) throw refuse(id);
+    written.forget(id);
     await rm(pathOf(id), { force: true });
   }
 
@@ -389,6 +415,17 @@ export function createFileDriver(args: DsnArgs = {}): Driver {
       }
     },
   };
+}
+
+/** A copy of what this process wrote, and the file's identity right after. */
+interface WrittenCopy {
+  record: { data: RawSession };
+  stamp: Stats;
+}
+
+/** Still the very file we wrote: same inode, size, mtime and ctime (ctime moves on any change). */
+function sameFile(now: Stats, then: Stats): boolean {
+  return now.isFile() && now.ino === then.ino && now.dev === then.dev && now.size === then.size && now.mtimeMs === then.mtimeMs && now.ctimeMs === then.ctimeMs;
 }
 
 const warned = new Set<string>();
