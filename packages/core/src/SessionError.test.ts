@@ -41,9 +41,10 @@ describe('SessionError', () => {
 describe('isSessionError across duplicate package copies', () => {
   it('recognises an error from another copy of the package by its registry brand', () => {
     // What a second copy of @isosession/core builds: a different class, the same registry symbol.
+    const otherCopyBrand = Symbol.for('isosession.SessionError');
     class OtherCopySessionError extends Error {
       readonly code = 'GONE';
-      readonly [Symbol.for('isosession.SessionError')] = true;
+      readonly [otherCopyBrand] = true;
     }
     const foreign = new OtherCopySessionError('from the other copy');
     expect(foreign instanceof SessionError).toBe(false);
