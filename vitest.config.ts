@@ -10,6 +10,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    setupFiles: ['./vitest.setup.ts'],
     // Type tests (*.test-d.ts, expectTypeOf) run with every `vitest run`, checked by tsc
     // against tsconfig.typecheck.json (only those files and what they import).
     typecheck: {

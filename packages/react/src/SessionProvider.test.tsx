@@ -3,6 +3,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { StrictMode, Suspense } from 'react';
 import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { hydrateRoot } from 'react-dom/client';
+// happy-dom reports a refused request on Node's own console (as a browser's devtools would).
+import nodeConsole from 'node:console';
 import { renderToString } from 'react-dom/server';
 import type { SessionSnapshot } from '@isosession/core';
 import { createSessionHooks } from './createSessionHooks.js';
@@ -125,6 +127,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
   });
 
   it('rolls a refused write back to the server value, exposes the error, leaves other params alone', async () => {
+    const refusals = vi.spyOn(nodeConsole, 'error').mockImplementation(() => undefined);
     await server.setLatency(50);
     render(
       <SessionProvider {...live.connection} initial={initial} watch={false}>
@@ -137,6 +140,8 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
     expect(text('cart')).toBe('brokenx0');
     await waitFor(() => expect(text('cart-state')).toBe('error:BAD_REQUEST:0.qty'), { timeout: 5000 });
     expect(text('cart')).toBe('empty');
+    expect(refusals.mock.calls.map((call) => String(call[0]))).toEqual([expect.stringMatching(/\/trpc\/set 400 \(Bad Request\)$/)]);
+    refusals.mockRestore();
     await waitFor(() => expect(text('theme')).toBe('dark'));
     expect((await server.param(initial.tag, 'cart'))).toBeUndefined();
 
@@ -147,6 +152,7 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
   });
 
   it('does not roll back a refused write when a newer write to that param started meanwhile', async () => {
+    const refusals = vi.spyOn(nodeConsole, 'error').mockImplementation(() => undefined);
     await server.setLatency(100);
     render(
       <SessionProvider {...live.connection} initial={initial} watch={false}>
@@ -161,6 +167,8 @@ describe('SessionProvider + useSessionParam against a real router on 127.0.0.1',
     // which rolls back to what the server has: the first write.
     await waitFor(() => expect(text('cart-state')).toBe('error:BAD_REQUEST:1.qty'), { timeout: 5000 });
     expect(text('cart')).toBe('teax1');
+    expect(refusals.mock.calls.map((call) => String(call[0]))).toEqual([expect.stringMatching(/\/trpc\/set 400 \(Bad Request\)$/)]);
+    refusals.mockRestore();
   });
 
   it('keeps two providers on one BroadcastChannel in step (no watch)', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Session, SessionError, createFileDriver, defaultFileDirectory } from '@isosession/server';
+import { takeWarnings } from '../testing/capturedWarnings.js';
 
 // Attacks by another local user on the file driver's directory. The tests run as root in CI
 // and here, so "another user" is uid 65534 (nobody), made the owner with chown.
@@ -104,6 +105,7 @@ describe('file driver: a directory or file another user can write is not trusted
     const fresh = await Session.new('driver:file', id, { Directory: directory });
     expect(fresh.id()).not.toBe(id);
     expect(fresh.param('user')).toBeUndefined();
+    expect((await takeWarnings('ISOSESSION_UNTRUSTED_FILE'))[0]?.message).toContain('a planted session?');
   });
 
   it('a group- or world-writable session file (anyone could have rewritten it) is not adopted', async () => {
@@ -113,6 +115,7 @@ describe('file driver: a directory or file another user can write is not trusted
     await writeFile(planted, plantedAdmin(id));
     await chmod(planted, 0o666);
     expect((await Session.load('driver:file', id, { Directory: directory })).isEmpty()).toBe(true);
+    expect((await takeWarnings('ISOSESSION_UNTRUSTED_FILE'))[0]?.message).toContain(`ignored a session file in ${directory}`);
   });
 
   it('SharedDirectory: true (off by default) adopts files and directories of another user on purpose', async () => {
