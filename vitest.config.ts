@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { conditions: ['@isosession/source'] },
   ssr: { resolve: { conditions: ['@isosession/source'] } },
   test: {
-    include: ['e2e/support/*.test.ts', 'examples/*.test.ts', 'packages/*/src/**/*.test.ts', 'packages/*/src/**/*.test.tsx', 'packages/*/test/**/*.test.ts'],
+    include: ['e2e/support/*.test.ts', 'scripts/*.test.ts', 'examples/*.test.ts', 'packages/*/src/**/*.test.ts', 'packages/*/src/**/*.test.tsx', 'packages/*/test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -6,12 +6,7 @@ import type { TestType, PlaywrightTestArgs, PlaywrightTestOptions, PlaywrightWor
 import { createTestSession } from './createTestSession.js';
 import type { TestSession } from './createTestSession.js';
 import { seedStorageStateSession } from './storageState.js';
-import type { IsosessionTestOptions, SeedOptions, SessionParamDefinitions } from './types.js';
-
-/** A stored session seeded once per worker; each test of that worker starts with its cookie. */
-export interface WorkerSessionOptions extends SeedOptions {
-  params: Record<string, unknown>;
-}
+import type { IsosessionTestOptions, SessionParamDefinitions } from './types.js';
 
 export interface IsosessionFixtures<TDefs extends SessionParamDefinitions | undefined> {
   /** The session of the test's browser context, bound to the app's store. */
@@ -20,7 +15,7 @@ export interface IsosessionFixtures<TDefs extends SessionParamDefinitions | unde
 
 export interface IsosessionWorkerFixtures<TDefs extends SessionParamDefinitions | undefined> {
   /** Set once in the config: `use: { isosession: { dsn, dsnArgs, sessionParams } }`. */
-  isosession: IsosessionTestOptions<TDefs> & { workerSession?: WorkerSessionOptions };
+  isosession: IsosessionTestOptions<TDefs>;
   /** The storageState file of this worker's own seeded session (undefined without `workerSession`). */
   workerStorageState: string | undefined;
 }

@@ -35,6 +35,16 @@ export interface IsosessionTestOptions<TDefs extends SessionParamDefinitions | u
   bus?: SessionChangePublisher;
   /** Keep the sessions `seed()` created after the test (to look at them). @default false */
   keep?: boolean;
+  /**
+   * Seed one stored session per worker; every test of that worker starts with its cookie
+   * (for suites that change the session and run in parallel).
+   */
+  workerSession?: WorkerSessionOptions;
+}
+
+/** A stored session seeded once per worker; each test of that worker starts with its cookie. */
+export interface WorkerSessionOptions extends SeedOptions {
+  params: Record<string, unknown>;
 }
 
 export interface SeedOptions {
