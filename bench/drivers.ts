@@ -14,7 +14,7 @@ import type { CellResult, Operation, RunResult } from './measure.js';
 import { fileFloor, memoryFloor, mysqlFloor, postgresqlFloor, redisFloor, sqliteFloor } from './rawFloors.js';
 import type { RawFloor } from './rawFloors.js';
 
-// Issue 3's driver benchmark: for each driver, (a) load + param + flush of an existing session
+// The driver benchmark: for each driver, (a) load + param + flush of an existing session
 // and (b) create + flush, 1 and 32 at a time, next to the raw floor of the same store.
 
 interface Setup {
@@ -304,7 +304,7 @@ export async function run(argv: string[]): Promise<void> {
     '- **load + param + flush**: `Session.load(dsn, id)`, one `param()`, `flush()` on an existing session (~400 B JSON);' +
       ' each concurrent worker has its own session. Raw floor: one read + one write of the same bytes under its own key.',
     '- **create + flush**: `Session.new(dsn)` without a claim, five params, `flush()`. Raw floor: one read (a miss) + one write of a new key.',
-    '- **ours/raw**: raw ops/s ÷ ours ops/s, i.e. how many times longer one of ours takes (issue 3 target: ≤ 1.5×).',
+    '- **ours/raw**: raw ops/s ÷ ours ops/s, i.e. how many times longer one of ours takes (target: ≤ 1.5×).',
     '- Raw floors: memory `Map.get + Map.set`; file `readFile + writeFile` (no fsync, no rename, no lock);' +
       ' sqlite/PostgreSQL/MySQL one `SELECT` + one `UPDATE` (create: `INSERT`) with the same client library;' +
       ' redis `GET` + `SET` through ioredis with the driver\'s client options.',

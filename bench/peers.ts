@@ -14,7 +14,7 @@ import type { LoadResult } from './peers/loadRun.js';
 import { startPeerServer } from './peers/peerServer.js';
 import type { PeerServer } from './peers/peerServer.js';
 
-// Issue 7's benchmark against the peers: isosession, express-session, iron-session and the
+// The benchmark against the peers: isosession, express-session, iron-session and the
 // floors, each as a plain node:http server in its own process, driven by autocannon.
 
 const ABOUT: Record<Workload, string> = {

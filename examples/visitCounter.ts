@@ -1,5 +1,5 @@
 // `npm run example:visits`: a plain Node http server (no framework) that counts visits per
-// session on the default file store, the seed's synopsis in TypeScript. withNodeSession saves
+// session on the default file store, CGI::Session's synopsis in TypeScript. withNodeSession saves
 // the session and sets its cookie before the response leaves, so every visit is counted.
 import { createServer } from 'node:http';
 import { join } from 'node:path';

@@ -9,7 +9,7 @@ import { scaled } from './support/scale.js';
 import { startApp } from './support/startApp.js';
 import type { RunningApp } from './support/startApp.js';
 
-// Issue 7, "Faults": the server process SIGKILLed in the middle of flushes on the file store,
+// Reliability battery, "Faults": the server process SIGKILLed in the middle of flushes on the file store,
 // three times, and started again on the same directory (what a supervisor does). Every
 // session carries a 256 KB param, so each flush writes that much and a kill lands mid-write.
 // While the process is dead nothing answers (connection refused: never a false 200); once it

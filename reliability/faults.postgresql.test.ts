@@ -6,7 +6,7 @@ import type { RunningApp } from './support/startApp.js';
 import { driverRegistered, postgresqlStore } from './support/stores.js';
 import type { TestStore } from './support/stores.js';
 
-// Issue 7, "Faults" on PostgreSQL: the server's connections terminated with
+// Reliability battery, "Faults" on PostgreSQL: the server's connections terminated with
 // pg_terminate_backend again and again for a while, under load. Only our own connections:
 // they carry a random application_name, and only those are terminated on the shared server.
 
@@ -22,7 +22,7 @@ afterEach(async () => {
 
 const pgUp = await serviceAvailable('postgresql');
 
-// driver:postgresql ships in its own commit (issue 3); until it is registered there is nothing to break.
+// driver:postgresql ships in its own commit; until it is registered there is nothing to break.
 describe.runIf(pgUp && driverRegistered('postgresql'))('postgresql faults under load', () => {
   it('connections terminated mid-load: 503 for the requests hit, nothing acknowledged lost, resumes', async () => {
     const opened = postgresqlStore();

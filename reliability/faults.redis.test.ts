@@ -6,7 +6,7 @@ import { outageUnderLoad } from './support/outageRun.js';
 import { startApp } from './support/startApp.js';
 import type { RunningApp } from './support/startApp.js';
 
-// Issue 7, "Faults" on Redis: a redis-server of the test's own (own port, AOF fsynced on every
+// Reliability battery, "Faults" on Redis: a redis-server of the test's own (own port, AOF fsynced on every
 // write), SIGKILLed and restarted, or SIGSTOPped, under load. The driver's Timeout is 1 s, so
 // a request during the outage is refused within about a second.
 

@@ -13,7 +13,7 @@ import { POLLUTING_KEYS, expectClearError, expectNoPollution, outcome, sandbox, 
 import { FUZZ_RUNS } from './support/scale.js';
 import { deleteRedisPrefix, driverRegistered } from './support/stores.js';
 
-// Issue 7, "Bad input", stored blobs: random bytes and hostile documents planted where a
+// Reliability battery, "Bad input", stored blobs: random bytes and hostile documents planted where a
 // session's data lives — a file, a Redis hash, a PostgreSQL / SQLite row — then loaded with
 // every serializer. A load must resolve (the blob happened to be a session) or reject with
 // CORRUPT (or STORE_ERROR for a key of the wrong type): no crash, no hang, no prototype

@@ -9,7 +9,7 @@ import { recordFigures } from './support/figures.js';
 import { expectClearError, expectNoPollution, noHang, outcome, sandbox, strayFiles } from './support/fuzzGuards.js';
 import { FUZZ_RUNS } from './support/scale.js';
 
-// Issue 7, "Bad input": what clients and configuration can throw at isosession — raw Cookie
+// Reliability battery, "Bad input": what clients and configuration can throw at isosession — raw Cookie
 // header bytes over a real socket, claimed session ids, DSNs, durations — must end in a
 // fresh session or a clear SessionError: no crash, no hang, no file outside the store, no
 // prototype pollution. The tRPC inputs and stored blobs have files of their own.

@@ -10,7 +10,7 @@ import { recordFigures } from './support/figures.js';
 import { expectNoPollution, noHang, pollutingValue } from './support/fuzzGuards.js';
 import { FUZZ_RUNS } from './support/scale.js';
 
-// Issue 7, "Bad input", tRPC: whatever a browser (or an attacker posing as one) sends to the
+// Reliability battery, "Bad input", tRPC: whatever a browser (or an attacker posing as one) sends to the
 // session router — any value for any param name, malformed batches and bodies — is refused
 // with BAD_REQUEST / FORBIDDEN (HTTP 4xx) and a message, or accepted when the schema says so:
 // never a 500, never a hang, never a prototype change, never a private param in the answer.

@@ -8,7 +8,7 @@ import type { RunningApp } from './support/startApp.js';
 import { driverRegistered, postgresqlStore, redisStore } from './support/stores.js';
 import type { TestStore } from './support/stores.js';
 
-// Issue 7, "Load": 200 concurrent clients against a real store with mixed set / clear /
+// Reliability battery, "Load": 200 concurrent clients against a real store with mixed set / clear /
 // per-param expire traffic: every answer 200, every acknowledged write present afterwards
 // (DESIGN "no lost updates", S54), and the server's memory flat.
 
@@ -66,7 +66,7 @@ describe.runIf(await serviceAvailable('redis'))('load on the redis store', () =>
 });
 
 const pgUp = await serviceAvailable('postgresql');
-// driver:postgresql ships in its own commit (issue 3); until it is registered there is nothing to load.
+// driver:postgresql ships in its own commit; until it is registered there is nothing to load.
 describe.runIf(pgUp && driverRegistered('postgresql'))('load on the postgresql store', () => {
   it('200 clients, mixed set/clear/expire: zero 5xx, zero lost updates, flat RSS (S54)', async () => {
     await mixedLoad('postgresql', postgresqlStore());

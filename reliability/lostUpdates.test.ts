@@ -14,7 +14,7 @@ import type { RunningApp } from './support/startApp.js';
 import { deleteRedisPrefix, redisStore } from './support/stores.js';
 import type { TestStore } from './support/stores.js';
 
-// Issue 7, "Lost updates, side by side": the same workload — 10 clients per session at once,
+// "Lost updates, side by side": the same workload — 10 clients per session at once,
 // each setting only its own param — against express-session + connect-redis and isosession on
 // the same Redis, and against express-session + session-file-store and isosession's file
 // store. express-session saves the whole session it loaded, so a request that loaded before

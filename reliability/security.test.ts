@@ -19,7 +19,7 @@ import type { FetchServer } from '../packages/trpc/src/testing/serveFetch.js';
 import { recordFigures } from './support/figures.js';
 import { rawRequest } from './support/rawHttp.js';
 
-// Issue 7, "Security checks", end to end over HTTP where a browser would be: id quality, signed
+// "Security checks", end to end over HTTP where a browser would be: id quality, signed
 // cookies, session fixation, ipMatch, private params, CSRF on the tRPC router.
 
 const SECRET = 'reliability-battery-secret-0123456789abcdef';

@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// `npm run test:reliability`: the reliability and security battery (issue 7). Files run one at
+// `npm run test:reliability`: the reliability and security battery . Files run one at
 // a time: the load and fault scenarios measure a server process and must not compete with
 // each other for the machine's cores. Durations scale with ISOSESSION_RELIABILITY_SCALE.
 export default defineConfig({

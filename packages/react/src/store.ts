@@ -3,7 +3,7 @@ import type { StoreApi } from 'zustand/vanilla';
 import type { SessionSnapshot } from '@isosession/core';
 import { equalValues } from './equalValues.js';
 
-// The browser's copy of a session, framework-free (no React here: house style 1, 9).
+// The browser's copy of a session, framework-free (no React here: H1, H9 in docs/design.md).
 // Optimistic writes: snapshot → apply → send in order → reconcile by `version`, or roll the
 // one param back when the server refuses and no newer write to it has started meanwhile.
 
@@ -300,7 +300,7 @@ export function createSessionStore<P extends Record<string, unknown>, W extends 
         l.inFlight = false;
         if (sentEpoch === epoch) {
           const error = toRequestError(reason);
-          // Roll back only if no newer write to this param started meanwhile (house style 9):
+          // Roll back only if no newer write to this param started meanwhile (H9 in docs/design.md):
           // a newer one is queued and its answer decides.
           if (l.seq === sentSeq && l.queued === null) {
             setFlag('pending', name, undefined);

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Session, SessionError, createMemoryDriver, defaultFileDirectory, registerDriver } from '@isosession/server';
 import type { Driver } from '@isosession/server';
 
-// S1–S16: construction with new / load, written as a user would from DESIGN.md.
+// S1–S16: construction with new / load, written as a user would (rules in docs/design.md).
 
 const T0 = 1_700_000_000;
 const REAL_TMPDIR = tmpdir();

@@ -147,7 +147,7 @@ describe('drivers', () => {
   });
 
   // S79's other half (SQL drivers create their table on demand) needs the SQL drivers of
-  // issue 3; their own test files cover it through the driver contract.
+  // elsewhere; their own test files cover it through the driver contract.
 
   it('S79: storing one session many times keeps one row in a four-method driver', async () => {
     const name = uniqueName('s79rows');

@@ -6,7 +6,7 @@ import { Session, registerIdGenerator } from './index.js';
 import type { Query, SessionParams } from './index.js';
 import { spyStore } from './testing/spyDriver.js';
 
-// Issue 4 on the Session itself: cookie options, regenerate(), touch(), strict ids, maxAge.
+// The Session's HTTP side: cookie options, regenerate(), touch(), strict ids, maxAge.
 
 const T0 = 1_700_000_000;
 

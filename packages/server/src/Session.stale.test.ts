@@ -162,7 +162,7 @@ describe('a request whose id was regenerated or deleted moments ago (tombstone)'
     expect(await codeOf(store.open('new', null))).toBe('INVALID_DURATION');
   });
 
-  it('a string sid (a job, an admin) is not a browser: the seed rule holds, and its removals leave no tombstone', async () => {
+  it('a string sid (a job, an admin) is not a browser: the CGI::Session rule holds, and its removals leave no tombstone', async () => {
     const store = setup();
     const oldId = await visitor(store);
     const login = await store.open('new', request(oldId));

@@ -22,7 +22,7 @@ import type {
   Merge, MergeResult, Query, RawSession, Serializer, SessionParams, StoreMeta, StoredRecord,
 } from './types.js';
 
-// Process-wide defaults, as in the seed (CGI::Session->name, `use CGI::Session '-ip_match'`,
+// Process-wide defaults, as in CGI::Session (CGI::Session->name, `use CGI::Session '-ip_match'`,
 // CGI::Session->errstr). Server-only module: never part of a browser bundle.
 let defaultName = 'CGISESSID';
 let defaultIpMatch = false;
@@ -387,7 +387,7 @@ export class Session {
   /**
    * Whether a request's claimed id was regenerated or deleted less than `staleGrace` ago: its
    * tombstone is stored. Only requests are checked (a browser's in-flight write racing a login
-   * or logout); a string sid is the caller's own and keeps the seed's "unknown id: new session".
+   * or logout); a string sid is the caller's own and keeps CGI::Session's "unknown id: new session".
    */
   async #isStale(id: string, now: number): Promise<boolean> {
     if (this.#query === undefined) return false;
@@ -781,7 +781,7 @@ export class Session {
     return undefined;
   }
 
-  /** Alias of `expire` (the seed's `expires`). */
+  /** Alias of `expire` (CGI::Session's `expires`). */
   expires(...args: unknown[]): number | undefined {
     return (this.expire as (...a: unknown[]) => number | undefined)(...args);
   }

@@ -8,7 +8,7 @@ import type { DsnArgs, Query, SessionParams } from './index.js';
 import { signId } from './signedId.js';
 import { spyStore } from './testing/spyDriver.js';
 
-// Bad input (issue 4): whatever a client sends — huge, malformed, duplicated cookies, ids of
+// Bad input: whatever a client sends — huge, malformed, duplicated cookies, ids of
 // the wrong shape, URL-encoded path tricks, forged signatures — ends as "no claimed id" and a
 // fresh session: never an exception, never a well-formedness surprise for the store.
 

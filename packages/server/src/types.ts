@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 
-/** Arguments for the driver, serializer and id generator (the seed's `\%dsn_args`). */
+/** Arguments for the driver, serializer and id generator (CGI::Session's `\%dsn_args`). */
 export type DsnArgs = Record<string, unknown>;
 
 /** What a driver holds for one session: the serialized table. */

@@ -128,7 +128,7 @@ export function readParam(name: string, definition: ParamDefinition, stored: unk
 }
 
 /**
- * Broken configuration fails at construction (house style 7): every definition needs a
+ * Broken configuration fails at construction (H7 in docs/design.md): every definition needs a
  * Standard Schema, names may not be reserved, and a default must pass its own schema.
  */
 export function checkDefinitions(params: ParamDefinitions): void {

@@ -317,7 +317,7 @@ function driverRegistered(name: string): boolean {
   }
 }
 
-// Runs once the postgresql driver (issue 3) is registered in builtins and a server is up.
+// Runs once the postgresql driver is registered in builtins and a server is up.
 describe.runIf((await serviceAvailable('postgresql')) && driverRegistered('postgresql'))('isosession CLI (child process, PostgreSQL)', () => {
   const table = `cli_${Math.random().toString(36).slice(2, 10)}`;
   const args = { DataSource: SERVICE_URLS.postgresql, TableName: table };

@@ -48,7 +48,7 @@ function runInChild(task: ConcurrencyTask): Promise<void> {
 }
 
 /**
- * The no-lost-update guarantees (issue 3) for one driver: many writers flushing one session,
+ * The no-lost-update guarantees for one driver: many writers flushing one session,
  * a counter through `Session.update`, no resurrection of a deleted or regenerated session (GONE),
  * and S54's per-param merge. The writers are OS processes unless `inProcess`.
  */

@@ -52,7 +52,7 @@ async function until(condition: () => boolean, what: string, exited: Promise<str
   }
 }
 
-describe('file driver: a writer killed mid-flush (issue 2)', () => {
+describe('file driver: a writer killed mid-flush', () => {
   it(`SIGKILLed ${KILLS} times while flushing ~5 MB, the file always loads as the old or the new session, and the next flush goes through`, async () => {
     const directory = await mkdtemp(join(tmpdir(), 'isosession-crash-'));
     directories.push(directory);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IdGenerator } from '../types.js';
 
-// S5: the name is the seed's, the id is not md5(time, pid, rand): 128 bits from the CSPRNG,
+// S5: the name is CGI::Session's, the id is not md5(time, pid, rand): 128 bits from the CSPRNG,
 // as 32 lower-case hex characters.
 export const md5IdGenerator: IdGenerator = {
   generateId() {

@@ -8,7 +8,7 @@ const instance = new SuperJSON();
 
 /**
  * Registers a class so that its instances come back from the `superjson` serializer as
- * instances (the seed's "store objects" behaviour), without ever evaluating stored code.
+ * instances (CGI::Session's "store objects" behaviour), without ever evaluating stored code.
  */
 export function registerClass(constructor: new (...args: never[]) => unknown, identifier?: string): void {
   instance.registerClass(constructor as never, identifier === undefined ? undefined : { identifier });

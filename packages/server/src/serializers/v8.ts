@@ -2,7 +2,7 @@ import { deserialize, serialize } from 'node:v8';
 import type { RawSession, Serializer } from '../types.js';
 
 /**
- * `v8` (formerly `storable`), V8's structured clone, in the place of the seed's Storable: keeps shared and circular references, Date,
+ * `v8` (formerly `storable`), V8's structured clone, in the place of CGI::Session's Storable: keeps shared and circular references, Date,
  * Map, Set, BigInt, typed arrays. Structured clone carries data only, never functions or code.
  */
 export const v8Serializer: Serializer = {
