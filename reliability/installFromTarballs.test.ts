@@ -1,8 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../examples/runExample.js';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   const tarballs = await packPackages(packs);
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'an-app', private: true, type: 'module' }));
   // The registry's packages come from npm's cache when CI's `npm ci` already fetched them.
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...tarballs, 'express@5', 'zod@4', 'typescript@5', '@types/node@20', '@types/express@5', '@types/react@19'], { cwd: app, maxBuffer: 64 << 20 });
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...tarballs, 'express@5', 'zod@4', 'typescript@5', '@types/node@20', '@types/express@5', '@types/react@19', 'next@16', 'react@19', 'react-dom@19', '@trpc/server@11', '@trpc/client@11'], { cwd: app, maxBuffer: 64 << 20 });
 }, 300_000);
 
 afterAll(async () => {
@@ -32,8 +32,8 @@ afterAll(async () => {
 });
 
 /** Starts `node <file>` in the app; resolves once it prints its first line. */
-async function start(file: string, env: Record<string, string>): Promise<void> {
-  const child = spawn(process.execPath, [file], { cwd: app, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function start(file: string, env: Record<string, string>, args: string[] = []): Promise<void> {
+  const child = spawn(process.execPath, [file, ...args], { cwd: app, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -138,4 +138,97 @@ export const test = createSessionTest(params);
     const result = await run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: app }).catch((error: { stdout: string }) => ({ stdout: error.stdout, failed: true }));
     expect(result.stdout).toBe('');
   }, 120_000);
+
+  it('a Next.js app: a route handler writes with getSession(), the layout renders the snapshot, useSessionParam shows it in the server HTML', async () => {
+    const files: Record<string, string> = {
+      'next.config.mjs': `export default { serverExternalPackages: ['fs-ext', 'better-sqlite3', 'pg', 'mysql2', 'ioredis'] };\n`,
+      'lib/session.ts': `
+import { z } from 'zod';
+import { createSessionRouter, defineSessionParams } from '@isosession/trpc';
+import { getSession } from '@isosession/next';
+
+export const dsnArgs = { Directory: process.env.SESSIONS };
+export const params = defineSessionParams({
+  visits: { schema: z.number(), default: 0 },
+  theme: { schema: z.enum(['light', 'dark']), default: 'light', writable: true },
+});
+export const sessionRouter = createSessionRouter({ dsn: 'driver:file', dsnArgs, params });
+export const session = () => getSession({ dsn: 'driver:file', dsnArgs });
+`,
+      'app/api/session/[trpc]/route.ts': `
+import { createSessionRouteHandler } from '@isosession/next';
+import { sessionRouter } from '../../../../lib/session';
+
+export const dynamic = 'force-dynamic';
+const handler = createSessionRouteHandler(sessionRouter, { endpoint: '/api/session' });
+export { handler as GET, handler as POST };
+`,
+      'app/visit/route.ts': `
+import { session } from '../../lib/session';
+
+export const dynamic = 'force-dynamic';
+export async function GET() {
+  const s = await session();
+  s.param('visits', ((s.param('visits') as number | undefined) ?? 0) + 1);
+  await s.flush();
+  return new Response(\`visit \${s.param('visits')}\`);
+}
+`,
+      'app/providers.tsx': `
+'use client';
+import { SessionProvider } from '@isosession/react';
+import type { SessionSnapshot } from '@isosession/core';
+
+export function Providers({ initial, children }: { initial: SessionSnapshot | null; children: React.ReactNode }) {
+  return <SessionProvider url="/api/session" initial={initial} watch={false}>{children}</SessionProvider>;
+}
+`,
+      'app/visits.tsx': `
+'use client';
+import { useSessionParam } from '@isosession/react';
+
+export function Visits() {
+  const [visits] = useSessionParam('visits');
+  return <p id="visits">visits: {String(visits)}</p>;
+}
+`,
+      'app/layout.tsx': `
+import { snapshot } from '@isosession/next';
+import { params, session } from '../lib/session';
+import { Providers } from './providers';
+
+export const dynamic = 'force-dynamic';
+export default async function RootLayout({ children }: { children: React.ReactNode }) {
+  const s = await session();
+  const initial = s.isEmpty() ? null : snapshot(s, params);
+  return <html lang="en"><body><Providers initial={initial}>{children}</Providers></body></html>;
+}
+`,
+      'app/page.tsx': `
+import { Visits } from './visits';
+
+export default function Page() {
+  return <main><Visits /></main>;
+}
+`,
+    };
+    for (const [name, text] of Object.entries(files)) {
+      await mkdir(dirname(join(app, name)), { recursive: true });
+      await writeFile(join(app, name), text);
+    }
+    await rm(join(app, 'tsconfig.json'), { force: true });
+    await run(process.execPath, [join(app, 'node_modules', 'next', 'dist', 'bin', 'next'), 'build'], { cwd: app, env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_OPTIONS: '' }, maxBuffer: 64 << 20 })
+      .catch((error: { stdout: string; stderr: string }) => { throw new Error(`next build failed:\n${error.stdout}\n${error.stderr}`); });
+    const port = await freePort();
+    await start(join('node_modules', 'next', 'dist', 'bin', 'next'), { PORT: String(port), SESSIONS: join(app, 'sessions-next'), NEXT_TELEMETRY_DISABLED: '1' }, ['start', '-p', String(port), '-H', '127.0.0.1']);
+    const base = `http://127.0.0.1:${port}`;
+    const first = await fetch(`${base}/visit`);
+    const cookie = first.headers.getSetCookie()[0]?.split(';')[0];
+    expect(await first.text()).toBe('visit 1');
+    expect(cookie).toMatch(/^CGISESSID=/);
+    for (let i = 0; i < 2; i++) await fetch(`${base}/visit`, { headers: { cookie: cookie! } });
+    const page = await (await fetch(base, { headers: { cookie: cookie! } })).text();
+    // React's server HTML puts a comment between the text and the value.
+    expect(page.replace(/<!-- -->/g, '')).toContain('<p id="visits">visits: 3</p>');
+  }, 300_000);
 });

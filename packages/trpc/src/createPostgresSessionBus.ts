@@ -60,7 +60,9 @@ export function createPostgresSessionBus(options: PostgresSessionBusOptions = {}
 
   async function pg(): Promise<typeof import('pg').default> {
     try {
-      return (await import('pg')).default;
+      // Left to Node at run time, never resolved by a bundler: the client is an optional peer that
+      // only apps using this store install (Next.js's Turbopack fails the build on a missing one).
+      return (await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ 'pg')).default;
     } catch (error) {
       throw new SessionError('INVALID_ARGUMENT', 'createPostgresSessionBus needs pg: npm install pg', { cause: error });
     }

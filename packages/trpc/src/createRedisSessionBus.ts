@@ -72,7 +72,9 @@ export function createRedisSessionBus(options: RedisSessionBusOptions = {}): Clo
 
   async function ioredis(): Promise<{ Redis: typeof import('ioredis').Redis; Cluster: typeof import('ioredis').Cluster }> {
     try {
-      const { Redis, Cluster } = await import('ioredis');
+      // Left to Node at run time, never resolved by a bundler: the client is an optional peer that
+      // only apps using this store install (Next.js's Turbopack fails the build on a missing one).
+      const { Redis, Cluster } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ 'ioredis');
       return { Redis, Cluster };
     } catch (error) {
       throw new SessionError('INVALID_ARGUMENT', 'createRedisSessionBus needs ioredis: npm install ioredis', { cause: error });

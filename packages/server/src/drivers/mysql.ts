@@ -138,7 +138,9 @@ async function openConnections(args: DsnArgs, timeoutMs: number): Promise<SqlCon
     throw invalidArgument(NAME, 'Handle must be a mysql2 Pool or Connection (from "mysql2" or "mysql2/promise")');
   }
   const config = connectionConfig(source.dataSource, args.User, args.Password);
-  const mysql = await import('mysql2/promise');
+  // Left to Node at run time, never resolved by a bundler: the client is an optional peer that
+  // only apps using this store install (Next.js's Turbopack fails the build on a missing one).
+  const mysql = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ 'mysql2/promise');
   const pool = mysql.createPool({
     ...config,
     connectionLimit: 10,

@@ -139,7 +139,9 @@ async function openConnections(args: DsnArgs, timeoutMs: number): Promise<SqlCon
     throw invalidArgument(NAME, 'Handle must be a pg Pool or a connected pg Client (from the "pg" package)');
   }
   const config = connectionConfig(source.dataSource, args.User, args.Password);
-  const { default: pg } = await import('pg');
+  // Left to Node at run time, never resolved by a bundler: the client is an optional peer that
+  // only apps using this store install (Next.js's Turbopack fails the build on a missing one).
+  const { default: pg } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ 'pg');
   const pool = new pg.Pool({
     application_name: 'isosession',
     ...config,

@@ -57,7 +57,9 @@ export async function openRedisClient(args: DsnArgs, timeoutMs: number): Promise
   };
   // Reconnect quickly once Redis is back, so the next request after an outage works.
   const retry = (attempt: number) => Math.min(attempt * 50, 500);
-  const { Redis: RedisClass, Cluster: ClusterClass } = await import('ioredis');
+  // Left to Node at run time, never resolved by a bundler: the client is an optional peer that
+  // only apps using this store install (Next.js's Turbopack fails the build on a missing one).
+  const { Redis: RedisClass, Cluster: ClusterClass } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ 'ioredis');
 
   if (args.Sentinels !== undefined) {
     if (args.Url !== undefined) throw invalid('give either Url or Sentinels (with MasterName), not both');

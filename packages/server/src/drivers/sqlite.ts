@@ -68,7 +68,9 @@ export async function createSqliteDriver(args: DsnArgs = {}): Promise<SqlDriver>
   } else {
     const path = databasePath(args.DataSource);
     where = path;
-    const { default: DatabaseClass } = await import('better-sqlite3');
+    // Left to Node at run time, never resolved by a bundler: the client is an optional peer that
+    // only apps using this store install (Next.js's Turbopack fails the build on a missing one).
+    const { default: DatabaseClass } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ 'better-sqlite3');
     try {
       // `timeout` is SQLite's busy_timeout: a locked database is waited for, up to Timeout.
       db = new DatabaseClass(path, { timeout: timeoutMs });
