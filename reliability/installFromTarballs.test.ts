@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -139,7 +139,7 @@ export const test = createSessionTest(params);
     expect(result.stdout).toBe('');
   }, 120_000);
 
-  it('a Next.js app: a route handler writes with getSession(), the layout renders the snapshot, useSessionParam shows it in the server HTML', async () => {
+  it('a Next.js app: a route handler and a server action write with getSession(), the layout renders the snapshot, useSessionParam shows it in the server HTML', async () => {
     const files: Record<string, string> = {
       'next.config.mjs': `export default { serverExternalPackages: ['fs-ext', 'better-sqlite3', 'pg', 'mysql2', 'ioredis'] };\n`,
       'lib/session.ts': `
@@ -183,13 +183,25 @@ export function Providers({ initial, children }: { initial: SessionSnapshot | nu
   return <SessionProvider url="/api/session" initial={initial} watch={false}>{children}</SessionProvider>;
 }
 `,
+      'app/actions.ts': `
+'use server';
+import { session } from '../lib/session';
+
+export async function addVisit(): Promise<number> {
+  const s = await session();
+  s.param('visits', ((s.param('visits') as number | undefined) ?? 0) + 1);
+  await s.flush();
+  return s.param('visits') as number;
+}
+`,
       'app/visits.tsx': `
 'use client';
 import { useSessionParam } from '@isosession/react';
+import { addVisit } from './actions';
 
 export function Visits() {
   const [visits] = useSessionParam('visits');
-  return <p id="visits">visits: {String(visits)}</p>;
+  return <form action={async () => { await addVisit(); }}><p id="visits">visits: {String(visits)}</p><button>Visit</button></form>;
 }
 `,
       'app/layout.tsx': `
@@ -227,8 +239,16 @@ export default function Page() {
     expect(await first.text()).toBe('visit 1');
     expect(cookie).toMatch(/^CGISESSID=/);
     for (let i = 0; i < 2; i++) await fetch(`${base}/visit`, { headers: { cookie: cookie! } });
+
+    // The server action, called as the browser calls it: POST with its id from the build's manifest.
+    const manifest = JSON.parse(await readFile(join(app, '.next', 'server', 'server-reference-manifest.json'), 'utf8')) as { node: Record<string, unknown> };
+    const [actionId] = Object.keys(manifest.node);
+    const action = await fetch(base, { method: 'POST', headers: { cookie: cookie!, 'next-action': actionId!, 'content-type': 'text/plain;charset=UTF-8', origin: base }, body: '[]' });
+    expect(action.status).toBe(200);
+    expect(await action.text()).toMatch(/\b4\b/);
+
     const page = await (await fetch(base, { headers: { cookie: cookie! } })).text();
     // React's server HTML puts a comment between the text and the value.
-    expect(page.replace(/<!-- -->/g, '')).toContain('<p id="visits">visits: 3</p>');
+    expect(page.replace(/<!-- -->/g, '')).toContain('<p id="visits">visits: 4</p>');
   }, 300_000);
 });
