@@ -2,6 +2,7 @@ import { parseSetCookie } from 'cookie';
 import { SessionError } from '@isosession/core';
 import { Session } from '@isosession/server';
 import type { DsnArgs, SessionParams } from '@isosession/server';
+import { publishSessionChange } from '@isosession/trpc';
 import type { SessionBus } from '@isosession/trpc';
 import { requestQuery } from './requestQuery.js';
 import type { CookieJar, CookieToSet } from './requestQuery.js';
@@ -64,21 +65,6 @@ function toCookie(setCookie: string): CookieToSet {
   const sameSite = typeof parsed.sameSite === 'string' ? parsed.sameSite.toLowerCase() : undefined;
   if (sameSite === 'lax' || sameSite === 'strict' || sameSite === 'none') cookie.sameSite = sameSite;
   return cookie;
-}
-
-function warnPublish(error: unknown): void {
-  process.emitWarning(`isosession: announcing a session change failed: ${error instanceof Error ? error.message : String(error)}`, {
-    code: 'ISOSESSION_BUS',
-  });
-}
-
-function publish(bus: SessionBus | undefined, change: Parameters<SessionBus['publish']>[0]): void {
-  if (!bus) return;
-  try {
-    void Promise.resolve(bus.publish(change)).catch(warnPublish);
-  } catch (error) {
-    warnPublish(error);
-  }
 }
 
 /**
@@ -145,13 +131,13 @@ export async function getSession(options: GetSessionOptions = {}): Promise<Sessi
       const id = session.id();
       if (id === undefined) {
         // delete(): the watch streams of this session end, and their tabs refresh.
-        if (storedId !== undefined) publish(bus, { id: storedId, version: 0, deleted: true });
+        if (storedId !== undefined) publishSessionChange(bus, { id: storedId, version: 0, deleted: true });
       } else {
         // After regenerate() the old id is left alone: a tab told "deleted" now would refresh
         // with the old cookie before this response brings the new one, and start a session of
         // its own. The page re-rendered by this action moves this tab to the new id, and
         // BroadcastChannel the other tabs of the browser.
-        publish(bus, { id, version: session.version() });
+        publishSessionChange(bus, { id, version: session.version() });
       }
       storedId = id;
     },

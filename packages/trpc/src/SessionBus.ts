@@ -91,3 +91,24 @@ export function sessionChanges(bus: SessionBus, id: string, signal: AbortSignal 
   };
   return iterator;
 }
+
+/**
+ * Publishes a change without ever failing the request that made it: a bus that throws or
+ * rejects becomes one `ISOSESSION_BUS` process warning. What the router and `getSession` both
+ * announce through after a stored change; server code that changes a session elsewhere can use
+ * it the same way.
+ */
+export function publishSessionChange(bus: SessionBus | undefined, change: SessionChange): void {
+  if (!bus) return;
+  try {
+    void Promise.resolve(bus.publish(change)).catch(warnPublishFailed);
+  } catch (error) {
+    warnPublishFailed(error);
+  }
+}
+
+function warnPublishFailed(error: unknown): void {
+  process.emitWarning(`isosession: publishing a session change failed: ${error instanceof Error ? error.message : String(error)}`, {
+    code: 'ISOSESSION_BUS',
+  });
+}

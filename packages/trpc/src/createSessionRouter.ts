@@ -9,8 +9,8 @@ import { crossSiteReason } from './csrf.js';
 import type { CsrfOptions } from './csrf.js';
 import { ParamValidationError, checkDefinitions, validateParam } from './params.js';
 import type { CheckedDefinitions, ParamDefinition, ParamDefinitions, ParamIssue, ParamValues, SetParamInput, WritableParamName } from './params.js';
-import { createMemorySessionBus, sessionChanges } from './SessionBus.js';
-import type { SessionBus } from './SessionBus.js';
+import { createMemorySessionBus, publishSessionChange, sessionChanges } from './SessionBus.js';
+import type { SessionBus, SessionChange } from './SessionBus.js';
 import { sessionSnapshot } from './sessionSnapshot.js';
 import { clientSessionCode, toTRPCError } from './toTRPCError.js';
 import type { ClientSessionErrorCode } from './toTRPCError.js';
@@ -171,12 +171,8 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
     ctx.resHeaders.set('Cache-Control', 'no-store');
   }
 
-  function publish(change: Parameters<SessionBus['publish']>[0]): void {
-    try {
-      void Promise.resolve(bus.publish(change)).catch(warnPublish);
-    } catch (error) {
-      warnPublish(error);
-    }
+  function publish(change: SessionChange): void {
+    publishSessionChange(bus, change);
   }
 
   function snapshotOf(session: Session, isNew: boolean): Snapshot {
@@ -416,12 +412,6 @@ class NothingToStore {
 }
 
 const DEFAULT_IDLE_EXPIRY = '24h';
-
-function warnPublish(error: unknown): void {
-  process.emitWarning(`isosession: publishing a session change failed: ${error instanceof Error ? error.message : String(error)}`, {
-    code: 'ISOSESSION_BUS',
-  });
-}
 
 /** The router `createSessionRouter` makes for these params. */
 export type SessionRouter<TDefs extends ParamDefinitions = ParamDefinitions> = ReturnType<typeof createSessionRouter<TDefs>>;

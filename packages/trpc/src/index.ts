@@ -6,7 +6,7 @@ export { createSessionFetchHandler } from './createSessionFetchHandler.js';
 export type { SessionFetchHandlerOptions } from './createSessionFetchHandler.js';
 export { createNodeSessionContext, nodeResponseHeaders } from './createNodeSessionContext.js';
 export type { NodeResponseLike } from './createNodeSessionContext.js';
-export { createMemorySessionBus } from './SessionBus.js';
+export { createMemorySessionBus, publishSessionChange } from './SessionBus.js';
 export type { SessionBus, SessionChange } from './SessionBus.js';
 export { createRedisSessionBus } from './createRedisSessionBus.js';
 export type { RedisSessionBusOptions } from './createRedisSessionBus.js';
