@@ -1,4 +1,4 @@
-import { SessionError } from '@isosession/core';
+import { SessionError, redisCredentials, redisHostPort } from '@isosession/core';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { backoffMs, createSessionBusHub, decodeChange, encodeChange, sessionIdHash } from './sessionBusHub.js';
 import type { ClosableSessionBus } from './sessionBusHub.js';
@@ -92,7 +92,7 @@ export function createRedisSessionBus(options: RedisSessionBusOptions = {}): Clo
         maxRetriesPerRequest: 1,
       };
       const own = Array.isArray(url)
-        ? new ClusterClass(url.map(hostPort), { redisOptions: { ...connection, ...credentials(url[0]!) }, clusterRetryStrategy: backoffMs, retryDelayOnFailover: 100, retryDelayOnClusterDown: 100 })
+        ? new ClusterClass(url.map(redisHostPort), { redisOptions: { ...connection, ...redisCredentials(url[0]!) }, clusterRetryStrategy: backoffMs, retryDelayOnFailover: 100, retryDelayOnClusterDown: 100 })
         : new RedisClass(url, { ...connection, retryStrategy: backoffMs });
       own.on('error', (error: unknown) => hub.warn('the publishing connection', error));
       return own;
@@ -154,7 +154,7 @@ export function createRedisSessionBus(options: RedisSessionBusOptions = {}): Clo
     };
     const sub = client
       ? (client as Cluster).duplicate(undefined, { ...(client as Cluster).options, ...overrides, redisOptions: { ...(client as Cluster).options.redisOptions, ...overrides.redisOptions } })
-      : new (await ioredis()).Cluster((url as string[]).map(hostPort), { ...overrides, redisOptions: { ...overrides.redisOptions, ...credentials((url as string[])[0]!) } });
+      : new (await ioredis()).Cluster((url as string[]).map(redisHostPort), { ...overrides, redisOptions: { ...overrides.redisOptions, ...redisCredentials((url as string[])[0]!) } });
     let resubscribing: NodeJS.Timeout | undefined;
     sub.on('+subscriber', () => {
       // Several subscribers may be replaced at once: one resubscription after the last.
@@ -232,15 +232,3 @@ function isCluster(client: Redis | Cluster): client is Cluster {
   return (client as Cluster).isCluster === true;
 }
 
-function hostPort(url: string): { host: string; port: number } {
-  const parsed = new URL(url);
-  return { host: parsed.hostname, port: parsed.port === '' ? 6379 : Number(parsed.port) };
-}
-
-function credentials(url: string): { username?: string; password?: string } {
-  const parsed = new URL(url);
-  const found: { username?: string; password?: string } = {};
-  if (parsed.username) found.username = decodeURIComponent(parsed.username);
-  if (parsed.password) found.password = decodeURIComponent(parsed.password);
-  return found;
-}

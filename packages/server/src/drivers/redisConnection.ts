@@ -1,4 +1,4 @@
-import { SessionError } from '@isosession/core';
+import { SessionError, redisCredentials, redisHostPort } from '@isosession/core';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { DsnArgs } from '../types.js';
 
@@ -24,19 +24,6 @@ function urlList(name: string, value: unknown, example: string): string[] {
   return value;
 }
 
-function hostPort(url: string): { host: string; port: number } {
-  const parsed = new URL(url);
-  return { host: parsed.hostname, port: parsed.port === '' ? 6379 : Number(parsed.port) };
-}
-
-/** user and password of a URL, for options that take them apart from the host list. */
-function credentials(url: string): { username?: string; password?: string } {
-  const parsed = new URL(url);
-  const found: { username?: string; password?: string } = {};
-  if (parsed.username) found.username = decodeURIComponent(parsed.username);
-  if (parsed.password) found.password = decodeURIComponent(parsed.password);
-  return found;
-}
 
 /**
  * Opens the driver's own client from `Url` (one server, or a list: the seed nodes of a Redis
@@ -67,10 +54,10 @@ export async function openRedisClient(args: DsnArgs, timeoutMs: number): Promise
     if (typeof args.MasterName !== 'string' || args.MasterName === '') {
       throw invalid(`Sentinels needs MasterName, the name the sentinels monitor (sentinel monitor <name> …), got ${JSON.stringify(args.MasterName)}`);
     }
-    const auth = credentials(sentinels[0]!);
+    const auth = redisCredentials(sentinels[0]!);
     const client = new RedisClass({
       ...connection,
-      sentinels: sentinels.map(hostPort),
+      sentinels: sentinels.map(redisHostPort),
       name: args.MasterName,
       ...(auth.username === undefined ? {} : { sentinelUsername: auth.username }),
       ...(auth.password === undefined ? {} : { sentinelPassword: auth.password }),
@@ -89,8 +76,8 @@ export async function openRedisClient(args: DsnArgs, timeoutMs: number): Promise
 
   if (Array.isArray(args.Url)) {
     const seeds = urlList('Url', args.Url, '["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"] (a Redis Cluster)');
-    const auth = credentials(seeds[0]!);
-    const client = new ClusterClass(seeds.map(hostPort), {
+    const auth = redisCredentials(seeds[0]!);
+    const client = new ClusterClass(seeds.map(redisHostPort), {
       redisOptions: { ...connection, ...auth, ...(seeds[0]!.startsWith('rediss:') ? { tls: {} } : {}) },
       enableOfflineQueue: false,
       clusterRetryStrategy: retry,
