@@ -1,7 +1,8 @@
+import type { SessionErrorData } from '@isosession/core';
 import superjson from 'superjson';
 import type { SessionSnapshot } from '@isosession/core';
 import { SessionRequestError } from './store.js';
-import type { SessionIssue, SessionTransport, WatchHandlers } from './store.js';
+import type { SessionTransport, WatchHandlers } from './store.js';
 
 export interface FetchTransportOptions {
   /** Where the session router is served, e.g. `/api/session`. */
@@ -21,7 +22,7 @@ export interface EventSourceLike {
 
 interface ErrorShape {
   message?: string;
-  data?: { code?: string; param?: string | null; issues?: SessionIssue[] | null; sessionCode?: string | null };
+  data?: Partial<SessionErrorData> & { code?: string };
 }
 
 const CLOSED = 2;

@@ -1,6 +1,7 @@
+import type { SessionErrorData } from '@isosession/core';
 import type { SessionSnapshot } from '@isosession/core';
 import { SessionRequestError } from './store.js';
-import type { SessionIssue, SessionTransport } from './store.js';
+import type { SessionTransport } from './store.js';
 
 /**
  * The part of a tRPC client (`createTRPCClient<typeof sessionRouter>(…)`, or the sub-client of
@@ -23,12 +24,8 @@ export interface SessionTrpcClient<P extends Record<string, unknown> = Record<st
   };
 }
 
-interface ErrorData {
-  code?: string;
-  param?: string | null;
-  issues?: SessionIssue[] | null;
-  sessionCode?: string | null;
-}
+/** The router's error data (absent fields: an error from something other than the session router). */
+type ErrorData = Partial<SessionErrorData> & { code?: string };
 
 /** A TRPCClientError (or anything thrown) as the store's SessionRequestError. */
 export function fromTrpcError(error: unknown): SessionRequestError {

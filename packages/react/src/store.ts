@@ -12,11 +12,8 @@ export type SessionStatus = 'loading' | 'ready' | 'error';
 /** A value, or a function of the value currently shown (optimistic writes included). */
 export type Updater<T> = T | ((previous: T) => T);
 
-/** A schema issue, as the router sends it. */
-export interface SessionIssue {
-  message: string;
-  path?: (string | number)[];
-}
+import type { SessionIssue } from '@isosession/core';
+export type { SessionIssue } from '@isosession/core';
 
 /** A failed session request: the router's code (BAD_REQUEST, FORBIDDEN, CONFLICT…) and issues. */
 export class SessionRequestError extends Error {

@@ -1,3 +1,4 @@
+import type { SessionErrorData } from '@isosession/core';
 import { TRPCError, initTRPC, tracked } from '@trpc/server';
 import superjson from 'superjson';
 import type { SessionSnapshot } from '@isosession/core';
@@ -13,7 +14,6 @@ import { createMemorySessionBus, publishSessionChange, sessionChanges } from './
 import type { SessionBus, SessionChange } from './SessionBus.js';
 import { sessionSnapshot } from './sessionSnapshot.js';
 import { clientSessionCode, toTRPCError } from './toTRPCError.js';
-import type { ClientSessionErrorCode } from './toTRPCError.js';
 import { withClaim } from './withClaim.js';
 
 export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
@@ -60,17 +60,7 @@ export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
   };
 }
 
-/** The error `data` every session router error carries: the failing param and its schema issues. */
-export interface SessionErrorData {
-  param: string | null;
-  issues: ParamIssue[] | null;
-  /**
-   * Which session failure this was, for the ones a client acts on: `STALE` (a login or logout
-   * replaced the cookie this request carried: retry once), `GONE`, `CONFLICT`,
-   * `STORE_UNAVAILABLE`; null otherwise.
-   */
-  sessionCode: ClientSessionErrorCode | null;
-}
+export type { SessionErrorData } from '@isosession/core';
 
 interface RequestState {
   /** Calls of one HTTP request (a batch) run one at a time, on one session. */

@@ -1,3 +1,4 @@
+import type { SessionIssue } from '@isosession/core';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { SessionError } from '@isosession/core';
 import { refusedKeyPath, unsendableReason } from './wireSafe.js';
@@ -48,10 +49,7 @@ export type SetParamInput<TDefs extends ParamDefinitions> = {
 }[WritableParamName<TDefs>];
 
 /** A schema issue as sent to the browser: the message and a path of plain keys. */
-export interface ParamIssue {
-  message: string;
-  path?: (string | number)[];
-}
+export type ParamIssue = SessionIssue;
 
 /** A value refused by its param's schema; the router turns it into BAD_REQUEST with `issues`. */
 export class ParamValidationError extends Error {

@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { isSessionError } from '@isosession/core';
-import type { SessionErrorCode } from '@isosession/core';
+import type { ClientSessionErrorCode, SessionErrorCode } from '@isosession/core';
 import { ParamValidationError } from './params.js';
 
 /**
@@ -57,7 +57,7 @@ export function toTRPCError(error: unknown): TRPCError {
 }
 
 /** The SessionError codes a client can act on, told apart in `data.sessionCode`; others stay private. */
-export type ClientSessionErrorCode = 'STALE' | 'GONE' | 'CONFLICT' | 'STORE_UNAVAILABLE';
+export type { ClientSessionErrorCode } from '@isosession/core';
 
 const CLIENT_CODES = new Set<SessionErrorCode>(['STALE', 'GONE', 'CONFLICT', 'STORE_UNAVAILABLE']);
 
