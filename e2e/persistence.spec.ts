@@ -2,7 +2,7 @@ import { createTestSession } from '@isosession/playwright';
 import { expect, test } from './support/test.js';
 import type { Page } from '@playwright/test';
 import { startDemoServer } from './support/demoServer.js';
-import { cartSaved, hydrated } from './support/page.js';
+import { cartSaved, hydrated, themeSaved } from './support/page.js';
 import { sessionId } from './support/store.js';
 
 // The session outlives the page: a reload, a new page, and a restart of the server keep the
@@ -15,6 +15,7 @@ async function fillCartAndGoDark(page: Page): Promise<void> {
   await cartSaved(page);
   await page.getByTestId('theme-toggle').click();
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await themeSaved(page);
 }
 
 async function expectKept(page: Page, html: string): Promise<void> {

@@ -19,7 +19,7 @@ test('two tabs of one browser stay in step without a reload', async ({ context, 
   await cartSaved(first);
   await cartSaved(second);
 
-  // A server action in one tab (the theme) reaches the other through the watch stream.
+  // The theme, switched optimistically in one tab, reaches the other through the watch stream.
   await first.getByTestId('theme-toggle').click();
   await expect(second.locator('html')).toHaveAttribute('data-theme', 'dark');
 

@@ -16,13 +16,15 @@ type Snapshot = SessionSnapshot<ParamValues<typeof sessionParamDefinitions>>;
 export interface LoginState {
   error: string | null;
   snapshot: Snapshot | null;
+  /** What was typed, given back with a refusal so the form does not lose it. */
+  user?: string;
 }
 
 const USER_NAME = /^[\p{L}\p{N}._-]{1,32}$/u;
 
 export async function login(_previous: LoginState, form: FormData): Promise<LoginState> {
   const user = String(form.get('user') ?? '').trim();
-  if (!USER_NAME.test(user)) return { error: 'Pick a name of 1 to 32 letters, digits, dots, dashes or underscores.', snapshot: null };
+  if (!USER_NAME.test(user)) return { error: 'Pick a name of 1 to 32 letters, digits, dots, dashes or underscores.', snapshot: null, user };
   const session = await demoSession();
   // A new id at every change of privilege: a session id planted before login is worthless after it.
   session.regenerate();
@@ -41,13 +43,6 @@ export async function logout(): Promise<Snapshot> {
   session.clear(['user', 'loggedIn', 'account']);
   session.expire('loggedIn', 0);
   session.regenerate();
-  await session.flush();
-  return snapshot(session, sessionParamDefinitions);
-}
-
-export async function toggleTheme(): Promise<Snapshot> {
-  const session = await demoSession();
-  session.param('theme', session.param('theme') === 'dark' ? 'light' : 'dark');
   await session.flush();
   return snapshot(session, sessionParamDefinitions);
 }

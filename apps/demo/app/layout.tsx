@@ -31,8 +31,10 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
           <Suspense fallback={<p className="muted">Starting a session…</p>}>
             <ThemeSync />
             <Header />
-            <main>{children}</main>
           </Suspense>
+          {/* Not inside that boundary: a page that awaits its own data (the admin list) would
+              otherwise stream the session fallback first and flash it. */}
+          <main>{children}</main>
         </DemoSessionProvider>
       </body>
     </html>

@@ -1,6 +1,6 @@
 'use client';
 import { useSessionParam } from '@isosession/react';
-import { findProduct, formatPrice } from '@/lib/catalog';
+import { displayName, formatPrice } from '@/lib/catalog';
 
 export function Cart() {
   const [cart, setCart, { pending, error }] = useSessionParam('cart');
@@ -18,12 +18,17 @@ export function Cart() {
           Not added: {error.issues?.[0]?.message ?? error.message}
         </p>
       )}
+      {cart.length === 0 && (
+        <p className="muted" data-testid="cart-empty">
+          Your cart is empty: add something from the products.
+        </p>
+      )}
       <ul className="lines" data-testid="cart-lines">
         {cart.map((line, index) => (
           <li key={index} data-testid="cart-line">
-            <span>{findProduct(line.sku)?.name ?? line.sku}</span>
+            <span>{displayName(line.sku)}</span>
             <span className="price">{formatPrice(line.price)}</span>
-            <button type="button" aria-label="Remove" onClick={() => setCart((current) => current.filter((_, i) => i !== index))}>
+            <button type="button" aria-label={`Remove ${displayName(line.sku)} from cart`} onClick={() => setCart((current) => current.filter((_, i) => i !== index))}>
               ✕
             </button>
           </li>

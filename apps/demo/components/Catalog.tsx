@@ -10,7 +10,7 @@ function ProductCard({ product, testId }: { product: Product; testId: string }) 
       <span>{product.name}</span>
       <span className="price">{formatPrice(product.price)}</span>
       {/* Shown in the cart this frame; the write follows, coalesced with quick repeats. */}
-      <button type="button" data-testid={testId} onClick={() => setCart((cart) => [...cart, { sku: product.sku, price: product.price }])}>
+      <button type="button" data-testid={testId} aria-label={`Add ${product.name} to cart`} onClick={() => setCart((cart) => [...cart, { sku: product.sku, price: product.price }])}>
         Add
       </button>
     </li>

@@ -1,5 +1,6 @@
 'use client';
 import { useActionState } from 'react';
+import { useFormStatus } from 'react-dom';
 import Link from 'next/link';
 import { useSessionParam } from '@isosession/react';
 import { login, logout } from '@/app/actions';
@@ -31,14 +32,14 @@ export function Header() {
                 await logout();
               }}
             >
-              <button type="submit" data-testid="logout">
-                Log out
-              </button>
+              <LogoutButton />
             </form>
           </>
         ) : (
           <form action={loginAction} className="row">
-            <input name="user" placeholder="your name" aria-label="Name" required maxLength={32} data-testid="login-name" />
+            <label htmlFor="login-name">Name</label>
+            {/* React resets a form after its action: a refused name comes back as the default. */}
+            <input id="login-name" name="user" placeholder="your name" required maxLength={32} data-testid="login-name" key={state.user ?? ''} defaultValue={state.user ?? ''} />
             <button type="submit" disabled={pending} data-testid="login">
               Log in
             </button>
@@ -52,5 +53,15 @@ export function Header() {
         <ThemeToggle />
       </div>
     </header>
+  );
+}
+
+/** Inside the logout form: pending while the action runs, so a second click does nothing. */
+function LogoutButton() {
+  const { pending } = useFormStatus();
+  return (
+    <button type="submit" data-testid="logout" disabled={pending} aria-busy={pending}>
+      {pending ? 'Logging out…' : 'Log out'}
+    </button>
   );
 }

@@ -1,19 +1,15 @@
 'use client';
 import { useSessionParam } from '@isosession/react';
-import { toggleTheme } from '@/app/actions';
 
-/** A server action: the page comes back rendered in the new theme, in the same response. */
+/**
+ * Optimistic, like the cart: the theme is a public writable param, so the page switches this
+ * frame and the write follows (ThemeSync moves <html data-theme>).
+ */
 export function ThemeToggle() {
-  const [theme] = useSessionParam('theme');
+  const [theme, setTheme, { pending }] = useSessionParam('theme');
   return (
-    <form
-      action={async () => {
-        await toggleTheme();
-      }}
-    >
-      <button type="submit" data-testid="theme-toggle" aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}>
-        {theme === 'dark' ? '☀ Light' : '☾ Dark'}
-      </button>
-    </form>
+    <button type="button" data-testid="theme-toggle" aria-busy={pending} aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`} onClick={() => setTheme((current) => (current === 'dark' ? 'light' : 'dark'))}>
+      {theme === 'dark' ? '☀ Light' : '☾ Dark'}
+    </button>
   );
 }

@@ -26,6 +26,14 @@ export function findProduct(sku: string): Product | undefined {
   return CATALOG.find((product) => product.sku === sku);
 }
 
+/**
+ * The name to show for a cart line: a refused offer stays in the optimistic cart for a moment
+ * before the rollback, and must read as what the user clicked, not as its bare code.
+ */
+export function displayName(sku: string): string {
+  return findProduct(sku)?.name ?? STALE_OFFERS.find((offer) => offer.sku === sku)?.name ?? sku;
+}
+
 export function formatPrice(cents: number): string {
   return `€${(cents / 100).toFixed(2)}`;
 }
