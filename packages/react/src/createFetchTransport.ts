@@ -1,8 +1,8 @@
 import type { SessionErrorData } from '@isosession/core';
 import superjson from 'superjson';
 import type { SessionSnapshot } from '@isosession/core';
-import { SessionRequestError } from './store.js';
-import type { SessionTransport, WatchHandlers } from './store.js';
+import { SessionRequestError } from './SessionRequestError.js';
+import type { SessionTransport, WatchHandlers } from './transport.js';
 
 export interface FetchTransportOptions {
   /** Where the session router is served, e.g. `/api/session`. */

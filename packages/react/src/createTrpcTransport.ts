@@ -1,7 +1,7 @@
 import type { SessionErrorData } from '@isosession/core';
 import type { SessionSnapshot } from '@isosession/core';
-import { SessionRequestError } from './store.js';
-import type { SessionTransport } from './store.js';
+import { SessionRequestError } from './SessionRequestError.js';
+import type { SessionTransport } from './transport.js';
 
 /**
  * The part of a tRPC client (`createTRPCClient<typeof sessionRouter>(…)`, or the sub-client of

@@ -1,7 +1,8 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { TestRouter } from '../../trpc/src/testing/testRouter.js';
 import { createSessionHooks } from './createSessionHooks.js';
-import type { SessionRequestError, Updater } from './store.js';
+import type { SessionRequestError } from './SessionRequestError.js';
+import type { Updater } from './store.js';
 
 // Type-level only: the hooks are declared inside functions that are never called.
 const { useSession, useSessionParam } = createSessionHooks<TestRouter>();

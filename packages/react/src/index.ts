@@ -6,11 +6,11 @@ export { useSessionParam } from './useSessionParam.js';
 export type { SessionParamMeta, SessionParamSetter, SessionParamTuple } from './useSessionParam.js';
 export { createSessionHooks } from './createSessionHooks.js';
 export type { SessionHooks } from './createSessionHooks.js';
-export { createSessionStore, SessionRequestError } from './store.js';
-export type {
-  ReadonlySessionStoreApi, SessionIssue, SessionState, SessionStatus, SessionStore, SessionStoreOptions, SessionTransport,
-  Updater, WatchHandlers,
-} from './store.js';
+export { createSessionStore } from './store.js';
+export type { ReadonlySessionStoreApi, SessionState, SessionStatus, SessionStore, SessionStoreOptions, Updater } from './store.js';
+export { SessionRequestError } from './SessionRequestError.js';
+export type { SessionTransport, WatchHandlers } from './transport.js';
+export type { SessionIssue } from '@isosession/core';
 export { createFetchTransport } from './createFetchTransport.js';
 export type { EventSourceLike, FetchTransportOptions } from './createFetchTransport.js';
 export { createSessionClient } from './createSessionClient.js';

@@ -1,5 +1,6 @@
 import type { SessionSnapshot } from '@isosession/core';
-import type { SessionStore, SessionTransport } from './store.js';
+import type { SessionStore } from './store.js';
+import type { SessionTransport } from './transport.js';
 
 // The ways a store stays in step with the server and the other tabs. Each returns the
 // function that stops it; no React here, the provider starts them in an effect.

@@ -13,7 +13,7 @@ import { createFetchTransport } from './createFetchTransport.js';
 import { createTrpcTransport } from './createTrpcTransport.js';
 import type { SessionTrpcClient } from './createTrpcTransport.js';
 import { createSessionStore } from './store.js';
-import type { SessionTransport } from './store.js';
+import type { SessionTransport } from './transport.js';
 
 // The race from end to end over real HTTP: a cart write leaves with the pre-login cookie, the
 // login regenerates the id while it travels, the write is refused STALE (no Set-Cookie), and

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionSnapshot } from '@isosession/core';
-import { SessionRequestError, createSessionStore } from './store.js';
-import type { SessionTransport } from './store.js';
+import { SessionRequestError } from './SessionRequestError.js';
+import { createSessionStore } from './store.js';
+import type { SessionTransport } from './transport.js';
 
 // A write sent with the cookie a login (or logout) in another request then replaced is
 // refused STALE; the browser holds the newer cookie, so the store sends it once more.

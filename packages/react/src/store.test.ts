@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { SessionSnapshot } from '@isosession/core';
-import { SessionRequestError, createSessionStore } from './store.js';
-import type { SessionTransport } from './store.js';
+import { SessionRequestError } from './SessionRequestError.js';
+import { createSessionStore } from './store.js';
+import type { SessionTransport } from './transport.js';
 
 type Params = { theme: 'light' | 'dark'; cart: { sku: string }[]; counter: number };
 type Snapshot = SessionSnapshot<Params>;

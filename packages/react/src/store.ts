@@ -12,51 +12,13 @@ export type SessionStatus = 'loading' | 'ready' | 'error';
 /** A value, or a function of the value currently shown (optimistic writes included). */
 export type Updater<T> = T | ((previous: T) => T);
 
-import type { SessionIssue } from '@isosession/core';
+import { SessionRequestError } from './SessionRequestError.js';
+import type { SessionTransport, WatchHandlers } from './transport.js';
+
+// `@isosession/react/store` is this file: what a framework other than React needs with it.
+export { SessionRequestError } from './SessionRequestError.js';
+export type { SessionTransport, WatchHandlers } from './transport.js';
 export type { SessionIssue } from '@isosession/core';
-
-/** A failed session request: the router's code (BAD_REQUEST, FORBIDDEN, CONFLICT…) and issues. */
-export class SessionRequestError extends Error {
-  override readonly name = 'SessionRequestError';
-  /** The tRPC error code, e.g. `BAD_REQUEST`; `NETWORK` when no answer came. */
-  readonly code: string;
-  /** The param the server refused, when it names one. */
-  readonly param: string | null;
-  /** The schema's issues for a refused value. */
-  readonly issues: SessionIssue[] | null;
-  /**
-   * The session failure behind it, when the router names one: `STALE` (a login or logout
-   * replaced the cookie this request carried; the store retries once by itself), `GONE`,
-   * `CONFLICT`, `STORE_UNAVAILABLE`.
-   */
-  readonly sessionCode: string | null;
-
-  constructor(message: string, details: { code?: string; param?: string | null; issues?: SessionIssue[] | null; sessionCode?: string | null; cause?: unknown } = {}) {
-    super(message, { cause: details.cause });
-    this.code = details.code ?? 'NETWORK';
-    this.param = details.param ?? null;
-    this.issues = details.issues ?? null;
-    this.sessionCode = details.sessionCode ?? null;
-  }
-}
-
-/** Handlers for a live subscription to the session's changes. */
-export interface WatchHandlers<P extends Record<string, unknown>> {
-  onSnapshot(snapshot: SessionSnapshot<P>): void;
-  /** The server ended the stream (the session was deleted, or the stream timed out). */
-  onEnd(): void;
-  onError(error: SessionRequestError): void;
-}
-
-/** How the store talks to the server: the session router's procedures. */
-export interface SessionTransport<P extends Record<string, unknown>> {
-  get(): Promise<SessionSnapshot<P>>;
-  set(name: string, value: unknown): Promise<SessionSnapshot<P>>;
-  clear(names: string[]): Promise<SessionSnapshot<P>>;
-  destroy(): Promise<SessionSnapshot<P>>;
-  /** Optional: server-sent snapshots. Returns the function that stops it. */
-  watch?(handlers: WatchHandlers<P>): () => void;
-}
 
 type Name<P> = keyof P & string;
 

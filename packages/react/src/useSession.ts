@@ -4,7 +4,8 @@ import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import type { SessionSnapshot } from '@isosession/core';
 import { useSessionStore } from './sessionStoreContext.js';
-import type { SessionRequestError, SessionStatus, Updater } from './store.js';
+import type { SessionRequestError } from './SessionRequestError.js';
+import type { SessionStatus, Updater } from './store.js';
 import type { RegisteredRouter, SessionParamsOf, WritableNameOf } from './types.js';
 
 // Immutable, so not module state: a stable `{}` keeps the shallow selector from looping.

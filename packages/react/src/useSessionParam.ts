@@ -2,7 +2,8 @@
 import { use, useCallback } from 'react';
 import { useStore } from 'zustand';
 import { useSessionStore } from './sessionStoreContext.js';
-import type { SessionRequestError, Updater } from './store.js';
+import type { SessionRequestError } from './SessionRequestError.js';
+import type { Updater } from './store.js';
 import type { ParamNameOf, RegisteredRouter, SessionParamsOf, WritableNameOf } from './types.js';
 
 export interface SessionParamMeta {
