@@ -18,12 +18,15 @@ export const metadata: Metadata = {
 export const dynamic = 'force-dynamic';
 
 export default async function RootLayout({ children }: { children: ReactNode }) {
-  // Read-only here (a server component cannot set cookies); the proxy made sure there is one.
-  const session = await demoSession();
-  const initial = session.isEmpty() ? null : snapshot(session, sessionParamDefinitions);
+  // Read-only here (a server component cannot set cookies). A first visit has no stored
+  // session (nothing is stored before the first write): render the defaults of a new one,
+  // never stored, as the router's `get` answers them, so the page has no loading state.
+  const stored = await demoSession();
+  const session = stored.isEmpty() ? await stored.new() : stored;
+  const initial = snapshot(session, sessionParamDefinitions);
   return (
     // The theme comes from the session on the server: the first paint is already right.
-    <html lang="en" data-theme={initial?.params.theme ?? 'light'}>
+    <html lang="en" data-theme={initial.params.theme}>
       <body>
         <DemoSessionProvider initial={initial}>
           {/* Without a session (one removed between the proxy and this render) the hooks have
