@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -543,5 +543,20 @@ describe.each(STORES)('S45: status flags (isNew, isEmpty, isExpired) (%s)', (_la
     const expired = await io.load(expiring);
     expect(flags(expired)).toEqual([false, true, true]);
     expect(flags(await expired.new())).toEqual([true, false, false]);
+  });
+});
+
+describe('S43 on a hand-made record (file store)', () => {
+  it('S43, S29: a reserved name in a stored expire list is never cleared: the session keeps its id and flushes', async () => {
+    // Found by the stored-blob fuzzer: this record used to lose its id at load, and the next
+    // flush failed INVALID_ID.
+    const id = '34ca2cfc594dda126ad74a52ac7dd7ec';
+    await writeFile(join(dir, `cgisess_${id}`), JSON.stringify({ _SESSION_ID: id, _SESSION_CTIME: T0, _SESSION_ATIME: T0, _SESSION_EXPIRE_LIST: { _SESSION_ID: -1 }, kept: 1 }));
+    const loaded = await Session.load('driver:file;serializer:json', id, { Directory: dir });
+    expect(loaded.id()).toBe(id);
+    expect(loaded.param('kept')).toBe(1);
+    loaded.param('more', 2);
+    await loaded.flush();
+    expect((await Session.load('driver:file;serializer:json', id, { Directory: dir })).param('more')).toBe(2);
   });
 });

@@ -465,8 +465,10 @@ export class Session {
     this.#table = table;
     this.#loadedVersion = typeof table[VERSION] === 'number' ? table[VERSION] : 0;
     // S43: per-param idle expiry, measured from the stored atime, applied before load returns.
+    // A reserved name in the list (only a hand-made or hostile record has one) is never
+    // cleared, as clear() never clears one (S29): the id, times and list stay whole.
     for (const [name, seconds] of Object.entries(expireList(table))) {
-      if (typeof seconds === 'number' && storedAtime + seconds <= now && Object.hasOwn(table, name)) {
+      if (typeof seconds === 'number' && storedAtime + seconds <= now && Object.hasOwn(table, name) && !isReserved(name)) {
         delete table[name];
         this.#changes.cleared.add(name);
       }

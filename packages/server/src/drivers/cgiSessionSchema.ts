@@ -17,7 +17,7 @@ function readAnyTable(data: RawSession): Record<string, unknown> | undefined {
     if (head.startsWith('$')) value = parseDumper(data);
     else {
       const text = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
-      value = head.startsWith('{') ? JSON.parse(text) : parseYaml(text, { schema: 'core', maxAliasCount: 100, merge: false });
+      value = head.startsWith('{') ? JSON.parse(text) : parseYaml(text, { schema: 'core', maxAliasCount: 100, merge: false, logLevel: 'error' });
     }
     return checkTable(value, '');
   } catch {

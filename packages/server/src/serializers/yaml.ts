@@ -22,6 +22,9 @@ export const yamlSerializer: Serializer = {
     return stringify(data, { schema: 'core', nullStr: '~', customTags: withPerlBool });
   },
   thaw(raw: RawSession) {
-    return parse(toText(raw), { schema: 'core', maxAliasCount: 100, merge: false, customTags: withPerlBool }) as object;
+    // An unknown tag (`!!js/function`, `!ruby/object`) reads as the plain value it tags; the
+    // yaml library would also print a process warning for each one, which stored data must
+    // not be able to do (logLevel 'error').
+    return parse(toText(raw), { schema: 'core', maxAliasCount: 100, merge: false, customTags: withPerlBool, logLevel: 'error' }) as object;
   },
 };
