@@ -10,6 +10,7 @@ import { createRedisSessionBus } from '../packages/trpc/src/createRedisSessionBu
 import { sessionIdHash } from '../packages/trpc/src/sessionBusHub.js';
 import { collector, isResync, runSessionBusContract } from '../packages/trpc/src/testing/busContract.js';
 import { recordFigures } from './support/figures.js';
+import { takeWarnings } from '../packages/server/src/testing/capturedWarnings.js';
 
 // The Redis session bus on a real Redis Cluster: sharded pub/sub (SSUBSCRIBE / SPUBLISH, one
 // subscriber connection per master that serves a watched channel), the bus contract, and a
@@ -137,6 +138,8 @@ describe.runIf(redisServerInstalled('the Redis Cluster bus tests'))('Redis sessi
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const changesAgainAfterMs = Date.now() - killedAt;
+      // The lost subscriber connection is reported as a process warning; expected here.
+      for (const warning of await takeWarnings('ISOSESSION_BUS')) expect(warning.message).toMatch(/Redis session bus: the (subscriber|publishing) connection failed|publishing failed/);
       recordFigures('bus: redis cluster, subscriber\'s master SIGKILLed', { nodeTimeoutMs: 1000, resyncAfterMs, changesAgainAfterMs });
       await cluster.restart(master);
       await cluster.healthy();

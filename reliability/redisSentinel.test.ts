@@ -15,6 +15,7 @@ import { failoverUnderLoad } from './support/failoverRun.js';
 import type { Failover } from './support/failoverRun.js';
 import { startApp } from './support/startApp.js';
 import type { RunningApp } from './support/startApp.js';
+import { takeWarnings } from '../packages/server/src/testing/capturedWarnings.js';
 
 // The redis driver and the Redis session bus through Redis Sentinel: a master, a replica and
 // three sentinels of the test's own (quorum 2, down-after 1 s). The driver opens its own
@@ -167,6 +168,8 @@ describe.runIf(redisServerInstalled('the Redis Sentinel tests'))('Redis Sentinel
         await publisher.publish({ id, version: version++ });
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
+      // The lost subscriber connection is reported as a process warning; expected here.
+      for (const warning of await takeWarnings('ISOSESSION_BUS')) expect(warning.message).toMatch(/Redis session bus: the (subscriber|publishing) connection failed|publishing failed/);
       recordFigures('bus: redis sentinel, subscriber\'s master SIGKILLed', { downAfterMs: 1000, resyncAfterMs, changesAgainAfterMs: Date.now() - killedAt });
       await sentinel.restart(killed);
       await sentinel.healthy();
