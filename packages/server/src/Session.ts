@@ -21,6 +21,7 @@ import type {
   CgiLikeQuery, CookieOptions, Driver, DsnArgs, FindReport, HeaderOptions, IdGenerator,
   Merge, MergeResult, Query, RawSession, Serializer, SessionParams, StoreMeta, StoredRecord,
 } from './types.js';
+import type { UpdatableDriver } from './drivers/withUpdate.js';
 
 // Process-wide defaults, as in CGI::Session (CGI::Session->name, `use CGI::Session '-ip_match'`,
 // CGI::Session->errstr). Server-only module: never part of a browser bundle.
@@ -37,7 +38,8 @@ interface Config {
   resolved: ResolvedDsn;
   dsnArgs: DsnArgs;
   sessionParams: SessionParams;
-  driver: Driver;
+  /** Resolved through the registry: `update` always there (the fallback filled in if need be). */
+  driver: UpdatableDriver;
   serializer: Serializer;
   idGenerator: IdGenerator;
   /** sessionParams.secret, checked: the first signs, any verifies. */
@@ -449,11 +451,7 @@ export class Session {
   async #removeExpired(claim: string, now: number): Promise<void> {
     const { driver } = this.#config;
     const key = this.#storeKey(claim);
-    if (!driver.update) {
-      await storeCall(this.#driverName(), 'remove', () => driver.remove(key));
-      return;
-    }
-    await storeCall(this.#driverName(), 'remove', () => driver.update!(key, (current) => {
+    await storeCall(this.#driverName(), 'remove', () => driver.update(key, (current) => {
       if (current === null) return { action: 'keep' };
       const { table, storedAtime } = this.#thaw(current, claim);
       return this.#isPastExpiry(table, storedAtime, now) ? { action: 'remove' } : { action: 'keep' };
@@ -1031,8 +1029,7 @@ export class Session {
     if (sourceId !== newId && !this.#isNew) await this.#leaveTombstone(sourceId);
     try {
       await storeCall(driverName, 'flush', async () => {
-        if (driver.update) await driver.update(this.#storeKey(sourceId), merge);
-        else await applyWithoutUpdate(driver, this.#storeKey(sourceId), merge);
+        await driver.update(this.#storeKey(sourceId), merge);
       });
     } catch (error) {
       if (error instanceof SessionError && error.code === 'GONE') throw await this.#goneOrStale(sourceId);
@@ -1208,8 +1205,4 @@ function checkCookieName(name: string): string {
   return name;
 }
 
-async function applyWithoutUpdate(driver: Driver, id: string, merge: Merge): Promise<void> {
-  const result: MergeResult = merge(await driver.retrieve(id));
-  if (result.action === 'store') await driver.store(id, result.data, result.meta);
-  else if (result.action === 'remove') await driver.remove(id);
-}
+

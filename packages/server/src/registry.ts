@@ -1,5 +1,7 @@
 import { SessionError, parseDsn } from '@isosession/core';
 import type { DriverFactory, DsnArgs, Driver, IdGenerator, Serializer } from './types.js';
+import { withUpdate } from './drivers/withUpdate.js';
+import type { UpdatableDriver } from './drivers/withUpdate.js';
 
 // Plug-ins are registered by name, as CGI::Session loaded CGI::Session::Driver::<name>.
 // The tables are per process on purpose: this is server code, never bundled for a browser.
@@ -80,7 +82,7 @@ export function resolveDsn(dsn: string | null | undefined): ResolvedDsn {
 // Drivers that own connections (SQL pools, Redis clients) are expensive to make, so one is
 // kept per driver name and dsnArgs. Objects in dsnArgs (a Handle, a Client) are keyed by
 // identity, everything else by value.
-const driverCache = new Map<string, Promise<Driver>>();
+const driverCache = new Map<string, Promise<UpdatableDriver>>();
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 1;
 
@@ -102,12 +104,13 @@ function cacheKey(name: string, args: DsnArgs): string {
   return `${name}\u0000${JSON.stringify(keyed)}`;
 }
 
-export function getDriver(name: string, args: DsnArgs): Promise<Driver> {
+export function getDriver(name: string, args: DsnArgs): Promise<UpdatableDriver> {
   const key = cacheKey(name, args);
   let driver = driverCache.get(key);
   if (!driver) {
     // The factory gets its own shallow copy: the caller's dsnArgs are never modified (S78).
-    driver = Promise.resolve().then(() => getDriverFactory(name)({ ...args }));
+    // A driver without `update` gets the fallback here, once: nobody downstream branches on it.
+    driver = Promise.resolve().then(async () => withUpdate(await getDriverFactory(name)({ ...args })));
     driverCache.set(key, driver);
     driver.catch(() => driverCache.delete(key));
   }

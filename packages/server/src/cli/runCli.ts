@@ -193,13 +193,7 @@ async function purge(store: Store, key: string, stillMatches: (session: StoredSe
     removed = true;
     return { action: 'remove' };
   };
-  await storeCall(store.driverName, 'purge', async () => {
-    if (store.driver.update) {
-      await store.driver.update(key, merge);
-    } else {
-      if (merge(await store.driver.retrieve(key)).action === 'remove') await store.driver.remove(key);
-    }
-  });
+  await storeCall(store.driverName, 'purge', () => store.driver.update(key, merge));
   return removed;
 }
 

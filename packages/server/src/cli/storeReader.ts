@@ -3,10 +3,11 @@ import { getDriver, getSerializer, resolveDsn } from '../registry.js';
 import { CTIME, ETIME, checkTable, getKey, lastAccess } from '../sessionTable.js';
 import type { SessionTable } from '../sessionTable.js';
 import { isTombstone } from '../tombstone.js';
-import type { Driver, DsnArgs, Serializer, StoredRecord } from '../types.js';
+import type { DsnArgs, Serializer, StoredRecord } from '../types.js';
+import type { UpdatableDriver } from '../drivers/withUpdate.js';
 
 export interface Store {
-  driver: Driver;
+  driver: UpdatableDriver;
   driverName: string;
   serializer: Serializer;
 }
