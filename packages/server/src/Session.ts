@@ -22,6 +22,8 @@ import type {
   Merge, MergeResult, Query, RawSession, Serializer, SessionParams, StoreMeta, StoredRecord,
 } from './types.js';
 import type { UpdatableDriver } from './drivers/withUpdate.js';
+import { applyChanges, hasChanges, mergeChanges, noChanges } from './session/changeSet.js';
+import type { ChangeSet as Changes } from './session/changeSet.js';
 
 // Process-wide defaults, as in CGI::Session (CGI::Session->name, `use CGI::Session '-ip_match'`,
 // CGI::Session->errstr). Server-only module: never part of a browser bundle.
@@ -48,15 +50,6 @@ interface Config {
   limits: SizeLimits;
 }
 
-/** What this object changed since it was loaded or last flushed: what flush merges. */
-interface Changes {
-  set: Set<string>;
-  cleared: Set<string>;
-  etime: boolean;
-  expireList: Map<string, number | null>;
-  atime: boolean;
-}
-
 export interface UpdateOptions {
   dsn?: string | null;
   dsnArgs?: DsnArgs | null;
@@ -76,10 +69,6 @@ const dataOf = (raw: StoredRecord): RawSession => (typeof raw === 'string' || ra
 const asBytes = (data: RawSession): Buffer => (typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
 const sameData = (a: RawSession, b: RawSession): boolean => asBytes(a).equals(asBytes(b));
 
-function noChanges(): Changes {
-  return { set: new Set(), cleared: new Set(), etime: false, expireList: new Map(), atime: false };
-}
-
 /**
  * A promise flush() awaits later: marked handled now, so that a failure before the flush is not
  * an unhandled rejection (which ends a Node process); flush still sees the failure.
@@ -90,29 +79,6 @@ function handled<T>(promise: T | Promise<T>): Promise<T> {
   return settled;
 }
 
-function hasChanges(c: Changes): boolean {
-  return c.set.size > 0 || c.cleared.size > 0 || c.etime || c.expireList.size > 0 || c.atime;
-}
-
-/** A failed flush's changes with those made while it ran on top (the later ones win). */
-function mergeChanges(older: Changes, newer: Changes): Changes {
-  const merged: Changes = {
-    set: new Set(older.set),
-    cleared: new Set(older.cleared),
-    etime: older.etime || newer.etime,
-    expireList: new Map([...older.expireList, ...newer.expireList]),
-    atime: older.atime || newer.atime,
-  };
-  for (const name of newer.set) {
-    merged.set.add(name);
-    merged.cleared.delete(name);
-  }
-  for (const name of newer.cleared) {
-    merged.cleared.add(name);
-    merged.set.delete(name);
-  }
-  return merged;
-}
 
 function fail(error: unknown): never {
   lastError = error instanceof Error ? error.message : String(error);
@@ -901,25 +867,7 @@ export class Session {
 
   /** Applies this object's changes onto the stored table (S54: the later flush wins per param). */
   #mergeOnto(stored: SessionTable, changes: Changes): SessionTable {
-    const ours = this.#table as SessionTable;
-    const next = copyTable(stored);
-    for (const name of changes.set) setKey(next, name, getKey(ours, name));
-    for (const name of changes.cleared) delete next[name];
-    if (changes.etime) {
-      const etime = getKey(ours, ETIME);
-      if (etime === undefined) delete next[ETIME];
-      else setKey(next, ETIME, etime);
-    }
-    if (changes.expireList.size > 0) {
-      const list = { ...expireList(next) };
-      for (const [name, seconds] of changes.expireList) {
-        if (seconds === null) delete list[name];
-        else setKey(list, name, seconds);
-      }
-      setExpireList(next, list, this.#perl());
-    }
-    setKey(next, ATIME, Math.max(ours[ATIME] as number, (next[ATIME] as number | undefined) ?? 0));
-    return next;
+    return applyChanges(stored, this.#table as SessionTable, changes, this.#perl());
   }
 
   /** S47, S48, S54: writes this object's changes onto the latest stored copy, atomically. */
