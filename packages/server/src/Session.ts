@@ -23,6 +23,7 @@ import type {
 } from './types.js';
 import type { UpdatableDriver } from './drivers/withUpdate.js';
 import { applyChanges, hasChanges, mergeChanges, noChanges } from './session/changeSet.js';
+import { isPastExpiry, sessionExpiresAt } from './session/expiry.js';
 import type { ChangeSet as Changes } from './session/changeSet.js';
 
 // Process-wide defaults, as in CGI::Session (CGI::Session->name, `use CGI::Session '-ip_match'`,
@@ -402,11 +403,7 @@ export class Session {
 
   /** S40, S42: idle expiry from the stored atime; maxAge from ctime. */
   #isPastExpiry(table: SessionTable, storedAtime: number, now: number): boolean {
-    const etime = getKey(table, ETIME);
-    const maxAge = this.#maxAgeSeconds();
-    const idleExpired = typeof etime === 'number' && etime !== 0 && storedAtime + etime <= now;
-    const tooOld = maxAge !== undefined && (table[CTIME] as number) + maxAge <= now;
-    return idleExpired || tooOld;
+    return isPastExpiry({ atime: storedAtime, ctime: table[CTIME] as number, etime: getKey(table, ETIME), maxAge: this.#maxAgeSeconds() }, now);
   }
 
   /**
@@ -760,12 +757,7 @@ export class Session {
   expiresAt(): number | undefined {
     if (this.#table === null) return undefined;
     const atime = this.atime() ?? this.#now();
-    const etime = this.expire();
-    const idle = etime !== undefined && etime !== 0 ? atime + etime : undefined;
-    const maxAge = this.#maxAgeSeconds();
-    const absolute = maxAge !== undefined ? (this.ctime() ?? atime) + maxAge : undefined;
-    if (idle === undefined) return absolute;
-    return absolute === undefined ? idle : Math.min(idle, absolute);
+    return sessionExpiresAt({ atime, ctime: this.ctime() ?? atime, etime: this.expire(), maxAge: this.#maxAgeSeconds() });
   }
 
   /** Per-param expiry instants (atime + seconds) for params with `expire(name, t)`. */

@@ -5,6 +5,7 @@ import type { SessionTable } from '../sessionTable.js';
 import { isTombstone } from '../tombstone.js';
 import type { DsnArgs, Serializer, StoredRecord } from '../types.js';
 import type { UpdatableDriver } from '../drivers/withUpdate.js';
+import { sessionExpiresAt } from '../session/expiry.js';
 
 export interface Store {
   driver: UpdatableDriver;
@@ -51,9 +52,6 @@ export function decodeRecord(store: Store, key: string, record: StoredRecord, no
   const recordAtime = typeof record === 'object' && !(record instanceof Uint8Array) ? record.atime : undefined;
   const atime = lastAccess(table, recordAtime);
   const ctime = table[CTIME] as number;
-  const etime = getKey(table, ETIME);
-  const idle = typeof etime === 'number' && etime !== 0 ? atime + etime : undefined;
-  const absolute = maxAge !== undefined && maxAge > 0 ? ctime + maxAge : undefined;
-  const expiresAt = idle === undefined ? absolute : absolute === undefined ? idle : Math.min(idle, absolute);
+  const expiresAt = sessionExpiresAt({ atime, ctime, etime: getKey(table, ETIME), maxAge });
   return { key, table, bytes: byteLength(data), atime, ctime, expiresAt, expired: expiresAt !== undefined && expiresAt <= now, tombstone: isTombstone(table) };
 }
