@@ -24,6 +24,9 @@ import type {
 import type { UpdatableDriver } from './drivers/withUpdate.js';
 import { applyChanges, hasChanges, mergeChanges, noChanges } from './session/changeSet.js';
 import { isPastExpiry, sessionExpiresAt } from './session/expiry.js';
+import { parseConstructorArgs, parseFindArgs } from './session/arguments.js';
+import type { ConstructorArgs } from './session/arguments.js';
+export type { ConstructorArgs } from './session/arguments.js';
 import type { ChangeSet as Changes } from './session/changeSet.js';
 
 // Process-wide defaults, as in CGI::Session (CGI::Session->name, `use CGI::Session '-ip_match'`,
@@ -90,14 +93,6 @@ function warn(message: string): void {
   process.emitWarning(`isosession: ${message}`, { code: 'ISOSESSION_RESERVED_PARAM' });
 }
 
-function ordinal(index: number): string {
-  return ['1st', '2nd', '3rd', '4th'][index] ?? `${index + 1}th`;
-}
-
-function isPlainArgs(value: unknown): boolean {
-  return value === null || value === undefined || (typeof value === 'object' && !Array.isArray(value));
-}
-
 /**
  * One session: CGI::Session's API with promises where storage is touched (S1). Construct
  * with `Session.new(...)` / `Session.load(...)`; nothing is written until `flush()` (S3).
@@ -146,7 +141,7 @@ export class Session {
 
   static async #construct(mode: 'new' | 'load', args: ConstructorArgs): Promise<Session> {
     try {
-      const { dsn, sidOrQuery, dsnArgs, sessionParams } = Session.#parseArgs(mode, args);
+      const { dsn, sidOrQuery, dsnArgs, sessionParams } = parseConstructorArgs(mode, args);
       const config = await Session.#configure(dsn, dsnArgs, sessionParams);
       const query = typeof sidOrQuery === 'object' && sidOrQuery !== null ? sidOrQuery : undefined;
       if (query) refuseGuessableIds(config, 'a request was given');
@@ -172,28 +167,6 @@ export class Session {
       'INVALID_ARGUMENT',
       'ipMatch is on, but this request carries no client address (a WHATWG Request has none), so the session cannot be bound to one: pass the address as sessionParams.remoteAddr or the remoteAddr option of the adapter, session context, route handler, proxy or getSession, or set sessionParams.trustProxy behind a proxy that sets X-Forwarded-For',
     );
-  }
-
-  static #parseArgs(mode: string, args: ConstructorArgs) {
-    if (args.length <= 1) {
-      return { dsn: null, sidOrQuery: args[0] ?? null, dsnArgs: {}, sessionParams: {} };
-    }
-    const [dsn, sidOrQuery, dsnArgs, sessionParams] = args as [unknown, unknown, unknown, unknown];
-    if (dsn !== null && dsn !== undefined && typeof dsn !== 'string') {
-      throw new SessionError('INVALID_DSN', `${mode}(): the 1st argument (dsn) must be a string like "driver:file" or null`);
-    }
-    ([[dsnArgs, 'dsnArgs'], [sessionParams, 'sessionParams']] as const).forEach(([value, label], index) => {
-      if (!isPlainArgs(value)) {
-        // S15: name the parameter and the method that was called.
-        throw new SessionError('INVALID_ARGUMENT', `${mode}(): the ${ordinal(index + 2)} argument (${label}) must be an object or null, got ${Array.isArray(value) ? 'an array' : typeof value}`);
-      }
-    });
-    return {
-      dsn: (dsn as string | null | undefined) ?? null,
-      sidOrQuery: (sidOrQuery ?? null) as string | Query | null,
-      dsnArgs: (dsnArgs ?? {}) as DsnArgs,
-      sessionParams: (sessionParams ?? {}) as SessionParams,
-    };
   }
 
   static async #configure(dsn: string | null, dsnArgs: DsnArgs, sessionParams: SessionParams): Promise<Config> {
@@ -494,17 +467,8 @@ export class Session {
   static find(dsn: string | null, code: FindCallback, dsnArgs?: DsnArgs | null, sessionParams?: SessionParams): Promise<FindReport>;
   static async find(...args: unknown[]): Promise<FindReport> {
     try {
-      const [dsn, code, dsnArgs, sessionParams] = typeof args[0] === 'function' ? [null, args[0], args[1], args[2]] : args;
-      if (typeof code !== 'function') {
-        throw new SessionError('INVALID_ARGUMENT', 'find(): the code to run for each session must be a function, e.g. find(dsn, (s) => { ... }, dsnArgs)');
-      }
-      if (dsn !== null && dsn !== undefined && typeof dsn !== 'string') {
-        throw new SessionError('INVALID_DSN', 'find(): the dsn must be a string or null');
-      }
-      if (!isPlainArgs(dsnArgs) || !isPlainArgs(sessionParams)) {
-        throw new SessionError('INVALID_ARGUMENT', 'find(): dsnArgs and sessionParams must be objects or null');
-      }
-      const config = await Session.#configure((dsn as string | null) ?? null, (dsnArgs ?? {}) as DsnArgs, (sessionParams ?? {}) as SessionParams);
+      const { dsn, code, dsnArgs, sessionParams } = parseFindArgs(args);
+      const config = await Session.#configure(dsn, dsnArgs, sessionParams);
       const report: FindReport = { visited: 0, purged: 0, failed: [] };
       // Each id is handled as the driver's walk yields it, never gathered into a list first:
       // a store of a million sessions is walked in the memory of one page of ids. Sessions
@@ -1110,10 +1074,6 @@ export class Session {
 
 export type FindCallback = (session: Session) => unknown | Promise<unknown>;
 
-export type ConstructorArgs =
-  | []
-  | [sidOrQuery: string | Query | null | undefined]
-  | [dsn: string | null | undefined, sidOrQuery: string | Query | null | undefined, dsnArgs?: DsnArgs | null, sessionParams?: SessionParams | null];
 
 function goneError(id: string): SessionError {
   return new SessionError('GONE', `session "${id}" was deleted or regenerated by another request after this one loaded it; nothing was written`);
