@@ -11,7 +11,7 @@ import { SYSTEMS, WORKLOADS, floorFor } from './peers/catalog.js';
 import type { SystemInfo, Workload, WriteCounts } from './peers/catalog.js';
 import { loadRun, seedCookies } from './peers/loadRun.js';
 import type { LoadResult } from './peers/loadRun.js';
-import { startPeerServer } from './peers/peerServer.js';
+import { buildPackages, startPeerServer } from './peers/peerServer.js';
 import type { PeerServer } from './peers/peerServer.js';
 
 // The benchmark against the peers: isosession, express-session, iron-session and the
@@ -147,6 +147,8 @@ export async function run(argv: string[]): Promise<void> {
     else systems.push(system);
   }
 
+  process.stderr.write('peers: building packages/core and packages/server (the servers run the build, as an npm user does)\n');
+  buildPackages();
   const servers = new Map<string, PeerServer>();
   const cookies = new Map<string, string[]>();
   const cells = new Map<string, Cell>();

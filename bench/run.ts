@@ -19,6 +19,10 @@ const suites: Record<string, { about: string; load: () => Promise<Suite> }> = {
     about: 'the file store with a million session files in one directory: request latency against 1,000 files, and the walk (--files N)',
     load: () => import('./fileDirectory.js'),
   },
+  profile: {
+    about: 'one peers server under --cpu-prof (--system, --workload): the frames that cost the most CPU, and the .cpuprofile',
+    load: () => import('./profile.js'),
+  },
   bundle: {
     about: 'gzipped browser bundle of @isosession/react vs next-auth/react and better-auth/react (esbuild)',
     load: () => import('./bundleSize.js'),

@@ -1,6 +1,6 @@
 import { registerDriver } from '@isosession/server';
 import type { Driver, DsnArgs } from '@isosession/server';
-import { getDriverFactory } from '../../packages/server/src/registry.js';
+import { getDriverFactory } from './registry.js';
 import type { WriteCounts } from './catalog.js';
 
 /**

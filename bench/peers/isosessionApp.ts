@@ -3,7 +3,7 @@ import { withNodeSession } from '@isosession/server/node';
 import { isosession } from '@isosession/server/express';
 import type { RequestWithSession } from '@isosession/server/express';
 import type { DsnArgs } from '@isosession/server';
-import { closeAllDrivers } from '../../packages/server/src/registry.js';
+import { closeAllDrivers } from './registry.js';
 import { SERVICE_URLS } from '../../packages/server/src/testing/services.js';
 import { reply, SECRET } from './app.js';
 import type { AppContext, PeerApp } from './app.js';

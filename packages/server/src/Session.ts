@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { SessionError, parseDsn as parseDsnString, parseDuration } from '@isosession/core';
 import type { ParsedDsn } from '@isosession/core';
-import { closeAllDrivers, getDriver, getIdGenerator, getSerializer, resolveDsn } from './registry.js';
+import { closeAllDrivers, driverCacheKey, getDriver, getIdGenerator, getSerializer, resolveDsn } from './registry.js';
 import type { ResolvedDsn } from './registry.js';
 import { isHttps, readClaim, readParamNames, readParamValues, remoteAddressOf } from './query.js';
 import { buildSessionCookie, normalizeSameSite } from './sessionCookie.js';
@@ -39,19 +39,39 @@ const GENERIC_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 type Mode = 'new' | 'load' | 'find';
 
-interface Config {
+/** A configuration checked once: everything but the driver, which is looked up per open. */
+interface CheckedConfig {
   dsn: string | null;
   resolved: ResolvedDsn;
   dsnArgs: DsnArgs;
   sessionParams: SessionParams;
-  /** Resolved through the registry: `update` always there (the fallback filled in if need be). */
-  driver: UpdatableDriver;
+  /** What the registry's driver cache knows the driver by (computed once: it sorts dsnArgs). */
+  driverArgs: DsnArgs;
+  driverKey: string;
   serializer: Serializer;
   idGenerator: IdGenerator;
   /** sessionParams.secret, checked: the first signs, any verifies. */
   secrets: string[] | undefined;
   /** sessionParams.maxParamBytes / maxSessionBytes, checked. */
   limits: SizeLimits;
+}
+
+interface Config extends CheckedConfig {
+  /** Resolved through the registry: `update` always there (the fallback filled in if need be). */
+  driver: UpdatableDriver;
+}
+
+/**
+ * Opens sessions of one configuration for requests: what an adapter keeps per middleware.
+ * The DSN, secrets, limits and cookie options are checked at the first open and the result is
+ * kept, so a request pays for none of it (a configuration that fails is checked again next
+ * time, e.g. once its driver is registered). The options are read at that first open.
+ */
+export interface SessionOpener {
+  /** As `Session.new(dsn, request, dsnArgs, sessionParams)`; `remoteAddr` overrides the request's address. */
+  newSession(request: Query, remoteAddr?: string): Promise<Session>;
+  /** As `Session.load(dsn, request, dsnArgs, sessionParams)`. */
+  loadSession(request: Query, remoteAddr?: string): Promise<Session>;
 }
 
 export interface UpdateOptions {
@@ -120,11 +140,11 @@ export class Session {
   /** The flush in progress: flushes of one object run one after another. */
   #flushing: Promise<unknown> = Promise.resolve();
 
-  private constructor(config: Config, query: Query | undefined) {
+  private constructor(config: Config, query: Query | undefined, remoteAddr?: string) {
     this.#config = config;
     this.#query = query;
     this.#name = config.sessionParams.name;
-    this.#remoteAddr = config.sessionParams.remoteAddr ?? remoteAddressOf(query, config.sessionParams.trustProxy ?? false);
+    this.#remoteAddr = remoteAddr ?? config.sessionParams.remoteAddr ?? remoteAddressOf(query, config.sessionParams.trustProxy ?? false);
   }
 
   // ---------------------------------------------------------------- construction
@@ -156,6 +176,35 @@ export class Session {
   }
 
   /**
+   * Sessions of one configuration for many requests (see `SessionOpener`): the adapters make
+   * one per middleware, so that no request re-checks the DSN, the secrets or the limits.
+   */
+  static opener(dsn: string | null = null, dsnArgs: DsnArgs | null = null, sessionParams: SessionParams = {}): SessionOpener {
+    let checked: CheckedConfig | undefined;
+    let config: Config | undefined;
+    const open = async (mode: 'new' | 'load', request: Query, remoteAddr: string | undefined): Promise<Session> => {
+      try {
+        checked ??= Session.#check(dsn, dsnArgs ?? {}, sessionParams);
+        refuseGuessableIds(checked, 'a request was given');
+        // Looked up on every open (a map lookup): closeAllDrivers() may have closed the last one.
+        const driver = await getDriver(checked.resolved.driver, checked.driverArgs, checked.driverKey);
+        if (config?.driver !== driver) config = { ...checked, driver };
+        const session = new Session(config, request, remoteAddr);
+        session.#refuseWithoutAddress();
+        await session.#open(mode, session.#claimFrom(request));
+        lastError = '';
+        return session;
+      } catch (error) {
+        return fail(error);
+      }
+    };
+    return {
+      newSession: (request, remoteAddr) => open('new', request, remoteAddr),
+      loadSession: (request, remoteAddr) => open('load', request, remoteAddr),
+    };
+  }
+
+  /**
    * ipMatch binds a session to the address that created it. A request whose address is not
    * known (a WHATWG Request carries none) would create sessions bound to nothing, and load
    * them from anywhere: refused, rather than silently doing nothing. A string sid (server
@@ -170,6 +219,12 @@ export class Session {
   }
 
   static async #configure(dsn: string | null, dsnArgs: DsnArgs, sessionParams: SessionParams): Promise<Config> {
+    const checked = Session.#check(dsn, dsnArgs, sessionParams);
+    return { ...checked, driver: await getDriver(checked.resolved.driver, checked.driverArgs, checked.driverKey) };
+  }
+
+  /** Everything of a configuration that can be checked without the store. */
+  static #check(dsn: string | null, dsnArgs: DsnArgs, sessionParams: SessionParams): CheckedConfig {
     const resolved = resolveDsn(dsn);
     if (sessionParams.maxAge !== undefined) parseDuration(sessionParams.maxAge);
     if (sessionParams.compat !== undefined && sessionParams.compat !== 'cgi-session') {
@@ -182,14 +237,16 @@ export class Session {
     if (sessionParams.tagKey !== undefined && (typeof sessionParams.tagKey !== 'string' || sessionParams.tagKey.length < 32)) {
       throw new SessionError('INVALID_ARGUMENT', 'sessionParams.tagKey must be a string of at least 32 characters (the same in every process that shares the store); generate one with `openssl rand -base64 32`');
     }
+    // Shared with Perl, the file driver locks session files the way Perl does (flock, in place).
+    const driverArgs = sessionParams.compat && resolved.driver === 'file' ? { Compat: sessionParams.compat, ...dsnArgs } : dsnArgs;
     return {
       dsn,
       resolved,
       // S78: our own copy; the caller's object is never touched.
       dsnArgs: { ...dsnArgs },
       sessionParams: { ...sessionParams },
-      // Shared with Perl, the file driver locks session files the way Perl does (flock, in place).
-      driver: await getDriver(resolved.driver, sessionParams.compat && resolved.driver === 'file' ? { Compat: sessionParams.compat, ...dsnArgs } : dsnArgs),
+      driverArgs,
+      driverKey: driverCacheKey(resolved.driver, driverArgs),
       serializer: getSerializer(resolved.serializer),
       idGenerator: getIdGenerator(resolved.id),
       secrets: parseSecrets(sessionParams.secret),
@@ -1088,7 +1145,7 @@ function staleError(id: string): SessionError {
  * previous visitor; `id:static`: the client picks the id) may only reach a client signed, so
  * that a guessed or chosen id is no claim at all.
  */
-function refuseGuessableIds(config: Config, why: string): void {
+function refuseGuessableIds(config: CheckedConfig, why: string): void {
   if (!config.idGenerator.guessable || config.secrets) return;
   const name = config.resolved.id;
   const how = name === 'static'

@@ -86,7 +86,8 @@ const driverCache = new Map<string, Promise<UpdatableDriver>>();
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 1;
 
-function cacheKey(name: string, args: DsnArgs): string {
+/** What the driver cache knows a driver by; a caller that opens it often computes this once. */
+export function driverCacheKey(name: string, args: DsnArgs): string {
   const keyed = Object.keys(args)
     .sort()
     .map((key) => {
@@ -104,8 +105,7 @@ function cacheKey(name: string, args: DsnArgs): string {
   return `${name}\u0000${JSON.stringify(keyed)}`;
 }
 
-export function getDriver(name: string, args: DsnArgs): Promise<UpdatableDriver> {
-  const key = cacheKey(name, args);
+export function getDriver(name: string, args: DsnArgs, key = driverCacheKey(name, args)): Promise<UpdatableDriver> {
   let driver = driverCache.get(key);
   if (!driver) {
     // The factory gets its own shallow copy: the caller's dsnArgs are never modified (S78).

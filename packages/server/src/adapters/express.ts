@@ -27,6 +27,7 @@ export type NextFunction = (error?: unknown) => void;
  */
 export function isosession(options: AdapterOptions = {}) {
   const { dsn = null, dsnArgs = null, sessionParams = {} } = options;
+  const sessions = Session.opener(dsn, dsnArgs, sessionParams);
   const maxBodyBytes = maxBodyBytesOf(options);
   return function isosessionMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     if (maxBodyBytes !== false && declaredTooLarge(req.headers['content-length'], maxBodyBytes)) {
@@ -34,7 +35,7 @@ export function isosession(options: AdapterOptions = {}) {
       next(withHttpStatus(bodyTooLargeError(maxBodyBytes)));
       return;
     }
-    Session.new(dsn, req, dsnArgs, sessionParams).then(
+    sessions.newSession(req).then(
       (session) => {
         (req as RequestWithSession).session = session;
         const start = sessionStart(session);

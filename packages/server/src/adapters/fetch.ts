@@ -64,6 +64,7 @@ export function withSession<C extends object = object>(
   options: WithSessionOptions<C> = {},
 ): (request: Request, ctx?: C) => Promise<Response> {
   const { dsn = null, dsnArgs = null, sessionParams = {} } = options;
+  const sessions = Session.opener(dsn, dsnArgs, sessionParams);
   const maxBodyBytes = maxBodyBytesOf(options);
   const tooLarge = (max: number) =>
     new Response(tooLargeText(max), { status: 413, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' } });
@@ -85,7 +86,7 @@ export function withSession<C extends object = object>(
     const remoteAddr = (sessionParams.trustProxy ? forwardedFor(request) : undefined) ?? options.remoteAddr?.(request, ctx) ?? sessionParams.remoteAddr;
     let session: Session;
     try {
-      session = await Session.new(dsn, request, dsnArgs, remoteAddr === undefined ? sessionParams : { ...sessionParams, remoteAddr });
+      session = await sessions.newSession(request, remoteAddr);
     } catch (error) {
       return fail(error, request);
     }

@@ -47,6 +47,7 @@ function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerRespon
  */
 export function withNodeSession(listener: NodeSessionListener, options: NodeSessionOptions = {}) {
   const { dsn = null, dsnArgs = null, sessionParams = {} } = options;
+  const sessions = Session.opener(dsn, dsnArgs, sessionParams);
   const onError = options.onError ?? defaultOnError;
   const maxBodyBytes = maxBodyBytesOf(options);
   return function isosessionListener(req: IncomingMessage, res: ServerResponse): void {
@@ -58,7 +59,7 @@ export function withNodeSession(listener: NodeSessionListener, options: NodeSess
     }
     let hold: ResponseHold | undefined;
     (async () => {
-      const session = await Session.new(dsn, req, dsnArgs, sessionParams);
+      const session = await sessions.newSession(req);
       const start = sessionStart(session);
       hold = holdResponse(
         res,
