@@ -11,13 +11,14 @@ export interface Deadline {
 /**
  * Runs `work`, rejecting with `expired()` after `ms` whatever the work is waiting on (a dead
  * socket, a lock, a pool queue). The work is not cancelled by the race alone: it is told
- * through `deadline.passed` / `deadline.abort` so it can release its connection.
+ * through `deadline.passed` / `deadline.abort` so it can release its connection. Every driver
+ * call goes through here, so it costs one timer and one promise, no more: no Promise.race,
+ * no promise for the timeout itself.
  */
-export async function withDeadline<T>(ms: number, expired: () => SessionError, work: (deadline: Deadline) => Promise<T>): Promise<T> {
+export function withDeadline<T>(ms: number, expired: () => SessionError, work: (deadline: Deadline) => Promise<T>): Promise<T> {
   const deadline: Deadline = { passed: false };
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
       deadline.passed = true;
       reject(expired());
       try {
@@ -26,13 +27,15 @@ export async function withDeadline<T>(ms: number, expired: () => SessionError, w
         // Aborting is best effort: the caller already has its answer.
       }
     }, ms);
+    const settle = <V>(answer: (value: V) => void) => (value: V) => {
+      clearTimeout(timer);
+      // After the deadline answered, the work's own late result (or failure) is dropped.
+      answer(value);
+    };
+    try {
+      work(deadline).then(settle(resolve), settle(reject));
+    } catch (error) {
+      settle(reject)(error);
+    }
   });
-  const running = work(deadline);
-  // The work's own late failure is not the caller's concern once the deadline answered.
-  running.catch(() => {});
-  try {
-    return await Promise.race([running, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
