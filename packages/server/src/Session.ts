@@ -1,11 +1,10 @@
 import { inspect } from 'node:util';
 import { SessionError, parseDsn as parseDsnString, parseDuration } from '@isosession/core';
 import type { ParsedDsn } from '@isosession/core';
-import { closeAllDrivers, driverCacheKey, getDriver, getIdGenerator, getSerializer, resolveDsn } from './registry.js';
-import type { ResolvedDsn } from './registry.js';
+import { closeAllDrivers, getDriver } from './registry.js';
 import { isHttps, readClaim, readParamNames, readParamValues, remoteAddressOf } from './query.js';
-import { buildSessionCookie, normalizeSameSite } from './sessionCookie.js';
-import { parseSecrets, signId, unsignId } from './signedId.js';
+import { buildSessionCookie } from './sessionCookie.js';
+import { signId, unsignId } from './signedId.js';
 import { hashId } from './hashId.js';
 import { sessionTag } from './sessionTag.js';
 import {
@@ -14,18 +13,20 @@ import {
 } from './sessionTable.js';
 import type { SessionTable } from './sessionTable.js';
 import { storeCall } from './storeCall.js';
-import { checkParamOnSet, checkSizeOnFlush, parseSizeLimits } from './sizeLimits.js';
-import type { SizeLimits } from './sizeLimits.js';
+import { checkParamOnSet, checkSizeOnFlush } from './sizeLimits.js';
 import { DEFAULT_STALE_GRACE, isTombstone, readTombstone, tombstoneExpired, tombstoneKey, tombstoneMeta, tombstoneTable } from './tombstone.js';
 import type {
-  CgiLikeQuery, CookieOptions, Driver, DsnArgs, FindReport, HeaderOptions, IdGenerator,
-  Merge, MergeResult, Query, RawSession, Serializer, SessionParams, StoreMeta, StoredRecord,
+  CgiLikeQuery, CookieOptions, Driver, DsnArgs, FindReport, HeaderOptions,
+  Merge, MergeResult, Query, RawSession, SessionParams, StoreMeta, StoredRecord,
 } from './types.js';
-import type { UpdatableDriver } from './drivers/withUpdate.js';
 import { applyChanges, hasChanges, mergeChanges, noChanges } from './session/changeSet.js';
 import { isPastExpiry, sessionExpiresAt } from './session/expiry.js';
 import { parseConstructorArgs, parseFindArgs } from './session/arguments.js';
 import type { ConstructorArgs } from './session/arguments.js';
+import { checkConfig, checkCookieName, refuseGuessableIds, resolveConfig } from './session/config.js';
+import type { CheckedConfig, Config } from './session/config.js';
+import { dataOf, freezeTable, maxAgeSeconds, sameData, storeMeta, thawRecord } from './session/storedRecord.js';
+import type { RecordFormat } from './session/storedRecord.js';
 export type { ConstructorArgs } from './session/arguments.js';
 import type { ChangeSet as Changes } from './session/changeSet.js';
 
@@ -38,28 +39,6 @@ let lastError = '';
 const GENERIC_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 type Mode = 'new' | 'load' | 'find';
-
-/** A configuration checked once: everything but the driver, which is looked up per open. */
-interface CheckedConfig {
-  dsn: string | null;
-  resolved: ResolvedDsn;
-  dsnArgs: DsnArgs;
-  sessionParams: SessionParams;
-  /** What the registry's driver cache knows the driver by (computed once: it sorts dsnArgs). */
-  driverArgs: DsnArgs;
-  driverKey: string;
-  serializer: Serializer;
-  idGenerator: IdGenerator;
-  /** sessionParams.secret, checked: the first signs, any verifies. */
-  secrets: string[] | undefined;
-  /** sessionParams.maxParamBytes / maxSessionBytes, checked. */
-  limits: SizeLimits;
-}
-
-interface Config extends CheckedConfig {
-  /** Resolved through the registry: `update` always there (the fallback filled in if need be). */
-  driver: UpdatableDriver;
-}
 
 /**
  * Opens sessions of one configuration for requests: what an adapter keeps per middleware.
@@ -89,9 +68,6 @@ interface FlushOptions {
   expectData?: RawSession;
 }
 
-const dataOf = (raw: StoredRecord): RawSession => (typeof raw === 'string' || raw instanceof Uint8Array ? raw : raw.data);
-const asBytes = (data: RawSession): Buffer => (typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-const sameData = (a: RawSession, b: RawSession): boolean => asBytes(a).equals(asBytes(b));
 
 /**
  * A promise flush() awaits later: marked handled now, so that a failure before the flush is not
@@ -162,7 +138,7 @@ export class Session {
   static async #construct(mode: 'new' | 'load', args: ConstructorArgs): Promise<Session> {
     try {
       const { dsn, sidOrQuery, dsnArgs, sessionParams } = parseConstructorArgs(mode, args);
-      const config = await Session.#configure(dsn, dsnArgs, sessionParams);
+      const config = await resolveConfig(dsn, dsnArgs, sessionParams);
       const query = typeof sidOrQuery === 'object' && sidOrQuery !== null ? sidOrQuery : undefined;
       if (query) refuseGuessableIds(config, 'a request was given');
       const session = new Session(config, query);
@@ -184,7 +160,7 @@ export class Session {
     let config: Config | undefined;
     const open = async (mode: 'new' | 'load', request: Query, remoteAddr: string | undefined): Promise<Session> => {
       try {
-        checked ??= Session.#check(dsn, dsnArgs ?? {}, sessionParams);
+        checked ??= checkConfig(dsn, dsnArgs ?? {}, sessionParams);
         refuseGuessableIds(checked, 'a request was given');
         // Looked up on every open (a map lookup): closeAllDrivers() may have closed the last one.
         const driver = await getDriver(checked.resolved.driver, checked.driverArgs, checked.driverKey);
@@ -216,42 +192,6 @@ export class Session {
       'INVALID_ARGUMENT',
       'ipMatch is on, but this request carries no client address (a WHATWG Request has none), so the session cannot be bound to one: pass the address as sessionParams.remoteAddr or the remoteAddr option of the adapter, session context, route handler, proxy or getSession, or set sessionParams.trustProxy behind a proxy that sets X-Forwarded-For',
     );
-  }
-
-  static async #configure(dsn: string | null, dsnArgs: DsnArgs, sessionParams: SessionParams): Promise<Config> {
-    const checked = Session.#check(dsn, dsnArgs, sessionParams);
-    return { ...checked, driver: await getDriver(checked.resolved.driver, checked.driverArgs, checked.driverKey) };
-  }
-
-  /** Everything of a configuration that can be checked without the store. */
-  static #check(dsn: string | null, dsnArgs: DsnArgs, sessionParams: SessionParams): CheckedConfig {
-    const resolved = resolveDsn(dsn);
-    if (sessionParams.maxAge !== undefined) parseDuration(sessionParams.maxAge);
-    if (sessionParams.compat !== undefined && sessionParams.compat !== 'cgi-session') {
-      throw new SessionError('INVALID_ARGUMENT', `sessionParams.compat must be 'cgi-session' (share a store with Perl CGI::Session) or left out, got ${JSON.stringify(sessionParams.compat)}`);
-    }
-    // A bad cookie name is broken configuration: fail here, not at the first cookie() call.
-    if (sessionParams.name !== undefined) checkCookieName(sessionParams.name);
-    normalizeSameSite(sessionParams.cookie?.sameSite);
-    if (sessionParams.staleGrace !== undefined) parseDuration(sessionParams.staleGrace);
-    if (sessionParams.tagKey !== undefined && (typeof sessionParams.tagKey !== 'string' || sessionParams.tagKey.length < 32)) {
-      throw new SessionError('INVALID_ARGUMENT', 'sessionParams.tagKey must be a string of at least 32 characters (the same in every process that shares the store); generate one with `openssl rand -base64 32`');
-    }
-    // Shared with Perl, the file driver locks session files the way Perl does (flock, in place).
-    const driverArgs = sessionParams.compat && resolved.driver === 'file' ? { Compat: sessionParams.compat, ...dsnArgs } : dsnArgs;
-    return {
-      dsn,
-      resolved,
-      // S78: our own copy; the caller's object is never touched.
-      dsnArgs: { ...dsnArgs },
-      sessionParams: { ...sessionParams },
-      driverArgs,
-      driverKey: driverCacheKey(resolved.driver, driverArgs),
-      serializer: getSerializer(resolved.serializer),
-      idGenerator: getIdGenerator(resolved.id),
-      secrets: parseSecrets(sessionParams.secret),
-      limits: parseSizeLimits(sessionParams),
-    };
   }
 
   #claimFrom(sidOrQuery: unknown): string | undefined {
@@ -297,48 +237,21 @@ export class Session {
     return this.#config.sessionParams.hashIds && id !== this.#storedKey ? hashId(id) : id;
   }
 
-  #freeze(table: SessionTable): RawSession {
-    let stored = table;
-    if (this.#config.sessionParams.hashIds) {
-      stored = copyTable(table);
-      setKey(stored, ID, this.#storeKey(table[ID] as string));
-    }
-    try {
-      return this.#config.serializer.freeze(stored);
-    } catch (error) {
-      // A value the serializer cannot store (a function, a __proto__ key for superjson) is the
-      // caller's mistake, not the driver's: say so, and write nothing.
-      throw new SessionError('INVALID_ARGUMENT', `serializer "${this.#config.resolved.serializer}" cannot store session "${table[ID] as string}": ${(error as Error).message}; keep params to data the serializer supports`, { cause: error });
-    }
+  #format(): RecordFormat {
+    return { serializer: this.#config.serializer, serializerName: this.#config.resolved.serializer };
   }
 
+  #freeze(table: SessionTable): RawSession {
+    return freezeTable(this.#format(), table, this.#storeKey(table[ID] as string));
+  }
+
+  /** A stored copy read back; under find() the key visited is the stored id as it is. */
   #thaw(raw: StoredRecord, id: string): { table: SessionTable; storedAtime: number } {
-    const data = typeof raw === 'string' || raw instanceof Uint8Array ? raw : raw.data;
-    let value: unknown;
-    try {
-      value = this.#config.serializer.thaw(data);
-    } catch (error) {
-      throw new SessionError('CORRUPT', `stored data for session "${id}" cannot be read by serializer "${this.#config.resolved.serializer}" (${(error as Error).message}); the stored copy was left as it is`, { cause: error });
-    }
-    const table = checkTable(value, id);
-    // S16: the table must name the session it is stored under. A copy naming another id (a
-    // corrupt or planted blob) would be adopted under that id: flushed to another key, and its
-    // cookie sent to this client. Found by the reliability battery's stored-blob fuzz.
-    const storedId = this.#storeKey(id);
-    if (table[ID] !== storedId) {
-      throw new SessionError('CORRUPT', `stored data for session "${id}" names another session (${JSON.stringify(table[ID])}); the stored copy was left as it is`);
-    }
-    // hashIds: the stored _SESSION_ID is the hash; in memory the session carries its real id.
-    if (this.#config.sessionParams.hashIds && id !== this.#storedKey) setKey(table, ID, id);
-    const recordAtime = typeof raw === 'object' && !(raw instanceof Uint8Array) ? raw.atime : undefined;
-    return { table, storedAtime: lastAccess(table, recordAtime) };
+    return thawRecord(this.#format(), raw, id, this.#storeKey(id));
   }
 
   #maxAgeSeconds(): number | undefined {
-    const maxAge = this.#config.sessionParams.maxAge;
-    if (maxAge === undefined) return undefined;
-    const seconds = parseDuration(maxAge);
-    return seconds > 0 ? seconds : undefined;
+    return maxAgeSeconds(this.#config.sessionParams);
   }
 
   /** Loads the claimed session, applying ip matching and both expiries (S40–S43, S73). */
@@ -525,7 +438,7 @@ export class Session {
   static async find(...args: unknown[]): Promise<FindReport> {
     try {
       const { dsn, code, dsnArgs, sessionParams } = parseFindArgs(args);
-      const config = await Session.#configure(dsn, dsnArgs, sessionParams);
+      const config = await resolveConfig(dsn, dsnArgs, sessionParams);
       const report: FindReport = { visited: 0, purged: 0, failed: [] };
       // Each id is handled as the driver's walk yields it, never gathered into a list first:
       // a store of a million sessions is walked in the memory of one page of ids. Sessions
@@ -863,20 +776,9 @@ export class Session {
   }
 
   #meta(table: SessionTable): StoreMeta {
-    const atime = table[ATIME] as number;
-    const etime = getKey(table, ETIME);
-    const meta: StoreMeta = { atime };
-    if (typeof etime === 'number' && etime !== 0) {
-      meta.etime = etime;
-      meta.expiresAt = atime + etime;
-    }
-    const maxAge = this.#maxAgeSeconds();
-    if (maxAge !== undefined) {
-      const absolute = (table[CTIME] as number) + maxAge;
-      meta.expiresAt = meta.expiresAt === undefined ? absolute : Math.min(meta.expiresAt, absolute);
-    }
-    return meta;
+    return storeMeta(table, this.#maxAgeSeconds());
   }
+
 
   /** Applies this object's changes onto the stored table (S54: the later flush wins per param). */
   #mergeOnto(stored: SessionTable, changes: Changes): SessionTable {
@@ -1139,27 +1041,3 @@ function goneError(id: string): SessionError {
 function staleError(id: string): SessionError {
   return new SessionError('STALE', `session "${id}" was replaced moments ago (regenerate() at a login, or delete() at a logout) and this request still carries its old cookie; no session was created and no cookie is sent: retry with the browser's current cookie`);
 }
-
-/**
- * Ids a client could guess (`id:incr`: a visitor subtracts one from theirs and becomes the
- * previous visitor; `id:static`: the client picks the id) may only reach a client signed, so
- * that a guessed or chosen id is no claim at all.
- */
-function refuseGuessableIds(config: CheckedConfig, why: string): void {
-  if (!config.idGenerator.guessable || config.secrets) return;
-  const name = config.resolved.id;
-  const how = name === 'static'
-    ? 'takes the id the client claims, so a client could choose any session id'
-    : 'makes ids a client can guess (a visitor who subtracts one from theirs becomes the previous visitor)';
-  throw new SessionError('INVALID_ARGUMENT', `id:${name} ${how}; it is refused for a session whose id reaches a client (${why}) unless sessionParams.secret signs the id. Set sessionParams.secret (32+ random bytes), or use id:md5 or id:uuid`);
-}
-
-function checkCookieName(name: string): string {
-  // RFC 6265 §4.1.1: a cookie-name is an RFC 7230 token.
-  if (typeof name !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
-    throw new SessionError('INVALID_ARGUMENT', `invalid session name ${JSON.stringify(name)}: it must be a cookie name (letters, digits and !#$%&'*+-.^_\`|~)`);
-  }
-  return name;
-}
-
-
