@@ -132,7 +132,7 @@ describe('getSession in a server action or route handler (read-write)', () => {
     expect((await load(id)).param('theme')).toBe('dark');
     expect(current.jar.written).toHaveLength(1);
     expect(current.jar.written[0]).toMatchObject({ name: 'CGISESSID', value: id, httpOnly: true, sameSite: 'lax', path: '/', maxAge: 3600 });
-    expect(current.jar.written[0]?.secure).toBeUndefined();
+    expect(current.jar.written[0]?.secure).toBeFalsy(); // plain http: no Secure attribute
     expect(changes).toEqual([{ id, version: session.version() }]);
   });
 

@@ -1,7 +1,6 @@
-import { parseSetCookie } from 'cookie';
 import { SessionError } from '@isosession/core';
 import { Session } from '@isosession/server';
-import type { DsnArgs, SessionParams } from '@isosession/server';
+import type { ClaimedRequest, DsnArgs, SessionCookie, SessionParams } from '@isosession/server';
 import { publishSessionChange } from '@isosession/trpc';
 import type { SessionBus } from '@isosession/trpc';
 import { requestQuery } from './requestQuery.js';
@@ -52,19 +51,9 @@ function contentOf(session: Session): string {
   return JSON.stringify(rest);
 }
 
-function toCookie(setCookie: string): CookieToSet {
-  const parsed = parseSetCookie(setCookie);
-  const cookie: CookieToSet = { name: parsed.name, value: parsed.value ?? '' };
-  if (parsed.path !== undefined) cookie.path = parsed.path;
-  if (parsed.domain !== undefined) cookie.domain = parsed.domain;
-  if (parsed.maxAge !== undefined) cookie.maxAge = parsed.maxAge;
-  if (parsed.expires !== undefined) cookie.expires = parsed.expires;
-  if (parsed.httpOnly) cookie.httpOnly = true;
-  if (parsed.secure) cookie.secure = true;
-  if (parsed.partitioned) cookie.partitioned = true;
-  const sameSite = typeof parsed.sameSite === 'string' ? parsed.sameSite.toLowerCase() : undefined;
-  if (sameSite === 'lax' || sameSite === 'strict' || sameSite === 'none') cookie.sameSite = sameSite;
-  return cookie;
+/** The session's cookie as Next's `cookies().set` takes it: the same data, no header string. */
+function toCookie(cookie: SessionCookie): CookieToSet {
+  return { name: cookie.name, value: cookie.value, ...cookie.options };
 }
 
 /**
@@ -120,7 +109,7 @@ export async function getSession(options: GetSessionOptions = {}): Promise<Sessi
       if (session.isNew() && !session.isEmpty() && session.param().length === 0) return;
       await flush();
       try {
-        request.jar.set(toCookie(session.cookie()));
+        request.jar.set(toCookie(session.cookieData()));
       } catch (error) {
         throw new SessionError(
           'INVALID_ARGUMENT',
@@ -146,7 +135,7 @@ export async function getSession(options: GetSessionOptions = {}): Promise<Sessi
 }
 
 /** A stale cookie reads as no session at all: nothing to show, nothing created, no cookie. */
-async function loadForReading(dsn: string | null, query: Request, dsnArgs: DsnArgs | null, sessionParams: SessionParams): Promise<Session> {
+async function loadForReading(dsn: string | null, query: ClaimedRequest, dsnArgs: DsnArgs | null, sessionParams: SessionParams): Promise<Session> {
   try {
     return await Session.load(dsn, query, dsnArgs, sessionParams);
   } catch (error) {

@@ -1,6 +1,6 @@
 import { cookies, headers } from 'next/headers.js';
-import { stringifyCookie } from 'cookie';
-import type { SessionParams } from '@isosession/server';
+import { Session, claimedRequest } from '@isosession/server';
+import type { ClaimedRequest, SessionParams } from '@isosession/server';
 
 /** The part of `await cookies()` this package uses (Next's RequestCookies / ResponseCookies). */
 export interface CookieJar {
@@ -25,8 +25,12 @@ export interface CookieToSet {
 }
 
 export interface RequestQuery {
-  /** What the session reads its cookie from, and its https-ness (for the cookie's Secure default). */
-  query: Request;
+  /**
+   * The request with its session claim taken from the cookie jar as it is now (so a cookie
+   * set earlier in the same server action is seen), and its https-ness for the cookie's
+   * Secure default.
+   */
+  query: ClaimedRequest;
   jar: CookieJar;
   /** sessionParams with `remoteAddr` filled in when `trustProxy` allows it. */
   sessionParams: SessionParams;
@@ -38,19 +42,13 @@ function firstHop(value: string | null): string | undefined {
 }
 
 /**
- * The current Next.js request as a session query: a WHATWG Request whose Cookie header is the
- * cookie jar as it is now (so a cookie set earlier in the same server action is seen), and
- * whose URL carries the scheme Next.js recorded in X-Forwarded-Proto.
+ * The current Next.js request as a session query: the claim is the session cookie's value in
+ * the jar, read as it is (no Cookie header rebuilt and parsed again), and the request's URL
+ * carries the scheme Next.js recorded in X-Forwarded-Proto.
  */
 export async function requestQuery(sessionParams: SessionParams, addressOf?: (headers: Headers) => string | undefined): Promise<RequestQuery> {
   const [jar, incoming] = await Promise.all([cookies(), headers()]);
-  const forwarded = new Headers(incoming);
-  const cookieHeader = (jar as unknown as CookieJar)
-    .getAll()
-    .map((cookie) => stringifyCookie({ [cookie.name]: cookie.value }))
-    .join('; ');
-  if (cookieHeader === '') forwarded.delete('cookie');
-  else forwarded.set('cookie', cookieHeader);
+  const cookieJar = jar as unknown as CookieJar;
   // Next.js fills X-Forwarded-Proto from the connection unless a client or proxy sent one. A
   // forged "https" only makes this visitor's own cookie Secure (then unusable over http).
   const scheme = firstHop(incoming.get('x-forwarded-proto')) === 'https' ? 'https' : 'http';
@@ -62,9 +60,10 @@ export async function requestQuery(sessionParams: SessionParams, addressOf?: (he
   }
   // A server component sees no socket: the address is known only from a trusted proxy's header.
   const remoteAddr = (sessionParams.trustProxy ? firstHop(incoming.get('x-forwarded-for')) : undefined) ?? addressOf?.(new Headers(incoming)) ?? sessionParams.remoteAddr;
+  const claim = cookieJar.get(sessionParams.name ?? Session.name())?.value;
   return {
-    query: new Request(url, { headers: forwarded }),
-    jar: jar as unknown as CookieJar,
+    query: claimedRequest(new Request(url, { headers: new Headers(incoming) }), claim === '' ? undefined : claim),
+    jar: cookieJar,
     sessionParams: remoteAddr === undefined ? sessionParams : { ...sessionParams, remoteAddr },
   };
 }

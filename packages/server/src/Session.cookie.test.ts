@@ -120,3 +120,25 @@ describe('cookie and header', () => {
     expect(headers.getSetCookie()[0]!.startsWith(`CGISESSID=${s.id()}`)).toBe(true);
   });
 });
+
+describe('cookieData(): the cookie as data for a framework cookie store', () => {
+  it('is what cookie() serialises, attribute for attribute', async () => {
+    const s = await Session.new(dsn, null, args, { ...params, cookie: { domain: 'example.test', sameSite: 'strict' } });
+    s.expire('1h');
+    const data = s.cookieData();
+    expect(data).toEqual({
+      name: 'CGISESSID',
+      value: s.id(),
+      options: { path: '/', domain: 'example.test', httpOnly: true, secure: false, sameSite: 'strict', maxAge: 3600, expires: new Date((T0 + 3600) * 1000) },
+    });
+    expect(s.cookie()).toBe(`CGISESSID=${s.id()}; Max-Age=3600; Domain=example.test; Path=/; Expires=${new Date((T0 + 3600) * 1000).toUTCString()}; HttpOnly; SameSite=Strict`);
+  });
+
+  it('removes itself for a deleted session: an empty value, Max-Age 0 and an Expires in 1970', async () => {
+    const s = await Session.new(dsn, null, args, params);
+    await s.flush();
+    s.delete();
+    await s.flush();
+    expect(s.cookieData()).toMatchObject({ value: '', options: { maxAge: 0, expires: new Date(0) } });
+  });
+});

@@ -2,8 +2,10 @@ import { inspect } from 'node:util';
 import { SessionError, parseDsn as parseDsnString, parseDuration } from '@isosession/core';
 import type { ParsedDsn } from '@isosession/core';
 import { closeAllDrivers, getDriver } from './registry.js';
-import { isHttps, readClaim, readParamNames, readParamValues, remoteAddressOf } from './query.js';
-import { buildSessionCookie } from './sessionCookie.js';
+import { isClaimedRequest, isHttps, readClaim, readParamNames, readParamValues, remoteAddressOf } from './query.js';
+import type { ClaimedRequest } from './query.js';
+import { serializeSessionCookie, sessionCookie } from './sessionCookie.js';
+import type { SessionCookie } from './sessionCookie.js';
 import { signId, unsignId } from './signedId.js';
 import { hashId } from './hashId.js';
 import { sessionTag } from './sessionTag.js';
@@ -48,9 +50,9 @@ type Mode = 'new' | 'load' | 'find';
  */
 export interface SessionOpener {
   /** As `Session.new(dsn, request, dsnArgs, sessionParams)`; `remoteAddr` overrides the request's address. */
-  newSession(request: Query, remoteAddr?: string): Promise<Session>;
+  newSession(request: Query | ClaimedRequest, remoteAddr?: string): Promise<Session>;
   /** As `Session.load(dsn, request, dsnArgs, sessionParams)`. */
-  loadSession(request: Query, remoteAddr?: string): Promise<Session>;
+  loadSession(request: Query | ClaimedRequest, remoteAddr?: string): Promise<Session>;
 }
 
 export interface UpdateOptions {
@@ -139,7 +141,7 @@ export class Session {
     try {
       const { dsn, sidOrQuery, dsnArgs, sessionParams } = parseConstructorArgs(mode, args);
       const config = await resolveConfig(dsn, dsnArgs, sessionParams);
-      const query = typeof sidOrQuery === 'object' && sidOrQuery !== null ? sidOrQuery : undefined;
+      const query = isClaimedRequest(sidOrQuery) ? sidOrQuery.request : typeof sidOrQuery === 'object' && sidOrQuery !== null ? sidOrQuery : undefined;
       if (query) refuseGuessableIds(config, 'a request was given');
       const session = new Session(config, query);
       if (query) session.#refuseWithoutAddress();
@@ -158,14 +160,14 @@ export class Session {
   static opener(dsn: string | null = null, dsnArgs: DsnArgs | null = null, sessionParams: SessionParams = {}): SessionOpener {
     let checked: CheckedConfig | undefined;
     let config: Config | undefined;
-    const open = async (mode: 'new' | 'load', request: Query, remoteAddr: string | undefined): Promise<Session> => {
+    const open = async (mode: 'new' | 'load', request: Query | ClaimedRequest, remoteAddr: string | undefined): Promise<Session> => {
       try {
         checked ??= checkConfig(dsn, dsnArgs ?? {}, sessionParams);
         refuseGuessableIds(checked, 'a request was given');
         // Looked up on every open (a map lookup): closeAllDrivers() may have closed the last one.
         const driver = await getDriver(checked.resolved.driver, checked.driverArgs, checked.driverKey);
         if (config?.driver !== driver) config = { ...checked, driver };
-        const session = new Session(config, request, remoteAddr);
+        const session = new Session(config, isClaimedRequest(request) ? request.request : request, remoteAddr);
         session.#refuseWithoutAddress();
         await session.#open(mode, session.#claimFrom(request));
         lastError = '';
@@ -196,7 +198,11 @@ export class Session {
 
   #claimFrom(sidOrQuery: unknown): string | undefined {
     let claim: string | undefined;
-    if (typeof sidOrQuery === 'string') claim = sidOrQuery;
+    if (isClaimedRequest(sidOrQuery)) {
+      // Decided by the caller from a session it holds: a cookie value, signed like the cookie.
+      claim = sidOrQuery.claim;
+      if (claim !== undefined && this.#config.secrets) claim = unsignId(claim, this.#config.secrets);
+    } else if (typeof sidOrQuery === 'string') claim = sidOrQuery;
     else if (typeof sidOrQuery === 'number' || typeof sidOrQuery === 'bigint') claim = String(sidOrQuery);
     else if (typeof sidOrQuery === 'object' && sidOrQuery !== null) {
       claim = readClaim(sidOrQuery as Query, this.name(), this.#config.sessionParams.idFrom ?? ['cookie']);
@@ -482,7 +488,7 @@ export class Session {
    * Read-modify-write with retries (compare-and-swap on the stored version): `fn` runs on a
    * freshly loaded session until its flush lands on the copy it read. For counters and carts.
    */
-  static async update(sidOrQuery: string | Query, fn: (session: Session) => void | Promise<void>, options: UpdateOptions = {}): Promise<Session> {
+  static async update(sidOrQuery: string | Query | ClaimedRequest, fn: (session: Session) => void | Promise<void>, options: UpdateOptions = {}): Promise<Session> {
     if (typeof fn !== 'function') {
       return fail(new SessionError('INVALID_ARGUMENT', 'update(): the 2nd argument must be a function that changes the session'));
     }
@@ -998,10 +1004,18 @@ export class Session {
 
   /** S67–S69: the Set-Cookie value for this session. */
   cookie(options: CookieOptions = {}): string {
+    return serializeSessionCookie(this.cookieData(options));
+  }
+
+  /**
+   * The same cookie as data, `{ name, value, options }`: what a framework's cookie store takes
+   * (Next.js: `cookies().set({ name, value, ...options })`) without a header string to parse.
+   */
+  cookieData(options: CookieOptions = {}): SessionCookie {
     const now = this.#now();
     const id = this.id();
     const expiresAt = this.expiresAt();
-    return buildSessionCookie({
+    return sessionCookie({
       name: this.name(),
       value: this.#deleted || this.#isExpired || id === undefined ? undefined : this.cookieValue(),
       maxAge: expiresAt === undefined ? undefined : expiresAt - now,
@@ -1010,6 +1024,7 @@ export class Session {
       options: { ...this.#config.sessionParams.cookie, ...options },
     });
   }
+
 
   /** S70: Set-Cookie + Content-Type (+ Cache-Control: no-store, as a cached Set-Cookie leaks). */
   header(init: HeaderOptions = {}): Headers {

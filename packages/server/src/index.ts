@@ -1,7 +1,10 @@
 import './builtins.js';
 
 export { Session } from './Session.js';
-export type { ConstructorArgs, FindCallback, UpdateOptions } from './Session.js';
+export { claimedRequest } from './query.js';
+export type { ClaimedRequest } from './query.js';
+export type { ConstructorArgs, FindCallback, SessionOpener, UpdateOptions } from './Session.js';
+export type { SessionCookie, SessionCookieAttributes } from './sessionCookie.js';
 export { SessionError, isSessionError, parseDuration } from '@isosession/core';
 export type { SessionErrorCode, SessionSnapshot } from '@isosession/core';
 export { registerDriver, registerSerializer, registerIdGenerator } from './registry.js';

@@ -6,6 +6,29 @@ import type { CgiLikeQuery, IdSource, Query } from './types.js';
 // huge header should cost nothing (it ends as "no claimed id").
 const MAX_COOKIE_HEADER = 16 * 1024;
 
+const CLAIMED = Symbol.for('isosession.claimedRequest');
+
+/**
+ * A request whose session claim is already decided: `claim` is the cookie value to use (the
+ * session's `cookieValue()`, signed with `sessionParams.secret`), or undefined for none; the
+ * request itself still gives the address, https-ness and params. A tRPC batch whose first call
+ * logged in, or a Next.js action that just set a cookie, opens its next session with one,
+ * instead of a copy of the request with a rewritten Cookie header to be parsed again.
+ */
+export interface ClaimedRequest {
+  readonly [CLAIMED]: true;
+  readonly request: Query;
+  readonly claim: string | undefined;
+}
+
+export function claimedRequest(request: Query | ClaimedRequest | undefined, claim: string | undefined): ClaimedRequest {
+  return { [CLAIMED]: true, request: isClaimedRequest(request) ? request.request : request ?? {}, claim };
+}
+
+export function isClaimedRequest(value: unknown): value is ClaimedRequest {
+  return typeof value === 'object' && value !== null && (value as Partial<ClaimedRequest>)[CLAIMED] === true;
+}
+
 export function isRequest(query: unknown): query is Request {
   return typeof Request !== 'undefined' && query instanceof Request;
 }

@@ -3,8 +3,8 @@ import { TRPCError, initTRPC, tracked } from '@trpc/server';
 import superjson from 'superjson';
 import type { SessionSnapshot } from '@isosession/core';
 import { isSessionError, parseDuration } from '@isosession/core';
-import { Session } from '@isosession/server';
-import type { DsnArgs, Query, SessionParams } from '@isosession/server';
+import { Session, claimedRequest } from '@isosession/server';
+import type { ClaimedRequest, DsnArgs, Query, SessionParams } from '@isosession/server';
 import type { SessionContext } from './createSessionContext.js';
 import { crossSiteReason } from './csrf.js';
 import type { CsrfOptions } from './csrf.js';
@@ -14,7 +14,6 @@ import { createMemorySessionBus, publishSessionChange, sessionChanges } from './
 import type { SessionBus, SessionChange } from './SessionBus.js';
 import { sessionSnapshot } from './sessionSnapshot.js';
 import { clientSessionCode, toTRPCError } from './toTRPCError.js';
-import { withClaim } from './withClaim.js';
 
 export interface SessionRouterOptions<TDefs extends ParamDefinitions> {
   /** As for `Session.new`. @default 'driver:file;serializer:default;id:md5' */
@@ -132,13 +131,13 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
     return state;
   }
 
-  function currentQuery(ctx: SessionContext, state: RequestState): Query {
-    if (state.claim) return withClaim(ctx.req, cookieName(), state.claim.value);
+  function currentQuery(ctx: SessionContext, state: RequestState): Query | ClaimedRequest {
+    if (state.claim) return claimedRequest(ctx.req, state.claim.value);
     return ctx.req ?? {};
   }
 
   /** Runs `work` after the request's earlier calls, with the session they settled on. */
-  function inRequest<T>(ctx: SessionContext, work: (query: Query) => Promise<T>): Promise<T> {
+  function inRequest<T>(ctx: SessionContext, work: (query: Query | ClaimedRequest) => Promise<T>): Promise<T> {
     const state = stateOf(ctx);
     const run = state.queue.then(() => work(currentQuery(ctx, state))).catch((error: unknown) => {
       throw toTRPCError(error);
@@ -243,13 +242,13 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
         for (let attempt = 0; ; attempt++) {
           let session: Session;
           try {
-            session = await Session.new(dsn, attempt === 0 ? query : withClaim(query, cookieName(), undefined), dsnArgs, paramsOf(ctx));
+            session = await Session.new(dsn, attempt === 0 ? query : claimedRequest(query, undefined), dsnArgs, paramsOf(ctx));
           } catch (error) {
             // A server-side caller (a server component: no resHeaders) rendering with a cookie a
             // login or logout just replaced gets the defaults, as a visitor without a session
             // would; a browser gets STALE and retries with the cookie it now holds.
             if (ctx.resHeaders || !isSessionError(error) || error.code !== 'STALE') throw error;
-            session = await Session.new(dsn, withClaim(query, cookieName(), undefined), dsnArgs, paramsOf(ctx));
+            session = await Session.new(dsn, claimedRequest(query, undefined), dsnArgs, paramsOf(ctx));
           }
           const isNew = session.isNew();
           if (isNew) {
@@ -324,7 +323,7 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
           respond(ctx, old);
           publish({ id: oldId, version: 0, deleted: true });
         }
-        const fresh = await Session.new(dsn, withClaim(query, cookieName(), undefined), dsnArgs, paramsOf(ctx));
+        const fresh = await Session.new(dsn, claimedRequest(query, undefined), dsnArgs, paramsOf(ctx));
         return snapshotOf(fresh, true);
       }),
     ),
@@ -342,7 +341,7 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
       })
       .subscription(async function* ({ ctx, signal }) {
         const query = await inRequest(ctx, async (q) => q);
-        const load = async (claim: Query) => {
+        const load = async (claim: Query | ClaimedRequest) => {
           try {
             return await Session.load(dsn, claim, dsnArgs, paramsOf(ctx));
           } catch (error) {
@@ -355,7 +354,7 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
         const first = await load(query);
         const id = first.id();
         if (id === undefined) return;
-        const claim = withClaim(query, cookieName(), first.cookieValue());
+        const claim = claimedRequest(query, first.cookieValue());
         // Listen before reading what to send first, so no change falls between the two.
         const changes = sessionChanges(bus, id, signal);
         try {

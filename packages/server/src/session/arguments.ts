@@ -1,5 +1,6 @@
 import { SessionError } from '@isosession/core';
 import type { DsnArgs, Query, SessionParams } from '../types.js';
+import type { ClaimedRequest } from '../query.js';
 import type { FindCallback } from '../Session.js';
 
 // CGI::Session's call shapes, checked once: `new()`, `new(sidOrQuery)`,
@@ -8,8 +9,8 @@ import type { FindCallback } from '../Session.js';
 
 export type ConstructorArgs =
   | []
-  | [sidOrQuery: string | Query | null | undefined]
-  | [dsn: string | null | undefined, sidOrQuery: string | Query | null | undefined, dsnArgs?: DsnArgs | null, sessionParams?: SessionParams | null];
+  | [sidOrQuery: string | Query | ClaimedRequest | null | undefined]
+  | [dsn: string | null | undefined, sidOrQuery: string | Query | ClaimedRequest | null | undefined, dsnArgs?: DsnArgs | null, sessionParams?: SessionParams | null];
 
 function ordinal(index: number): string {
   return ['1st', '2nd', '3rd', '4th'][index] ?? `${index + 1}th`;
@@ -20,7 +21,7 @@ export function isPlainArgs(value: unknown): boolean {
   return value === null || value === undefined || (typeof value === 'object' && !Array.isArray(value));
 }
 
-export function parseConstructorArgs(mode: string, args: ConstructorArgs): { dsn: string | null; sidOrQuery: string | Query | null; dsnArgs: DsnArgs; sessionParams: SessionParams } {
+export function parseConstructorArgs(mode: string, args: ConstructorArgs): { dsn: string | null; sidOrQuery: string | Query | ClaimedRequest | null; dsnArgs: DsnArgs; sessionParams: SessionParams } {
   if (args.length <= 1) {
     return { dsn: null, sidOrQuery: args[0] ?? null, dsnArgs: {}, sessionParams: {} };
   }
@@ -36,7 +37,7 @@ export function parseConstructorArgs(mode: string, args: ConstructorArgs): { dsn
   });
   return {
     dsn: (dsn as string | null | undefined) ?? null,
-    sidOrQuery: (sidOrQuery ?? null) as string | Query | null,
+    sidOrQuery: (sidOrQuery ?? null) as string | Query | ClaimedRequest | null,
     dsnArgs: (dsnArgs ?? {}) as DsnArgs,
     sessionParams: (sessionParams ?? {}) as SessionParams,
   };
