@@ -45,11 +45,6 @@ export function cookiesAreWritable(jar: CookieJar): boolean {
   return typeof jar.set === 'function' && (jar.set as unknown) !== jar.delete;
 }
 
-/** The table minus what every load moves (atime): what a read-only session may not change. */
-function contentOf(session: Session): string {
-  const { _SESSION_ATIME: _atime, ...rest } = session.dataref() as Record<string, unknown>;
-  return JSON.stringify(rest);
-}
 
 /** The session's cookie as Next's `cookies().set` takes it: the same data, no header string. */
 function toCookie(cookie: SessionCookie): CookieToSet {
@@ -81,35 +76,19 @@ export async function getSession(options: GetSessionOptions = {}): Promise<Sessi
   const writable = mode === 'write' || (mode === 'auto' && cookiesAreWritable(request.jar));
   if (!writable) {
     const session = await loadForReading(dsn, request.query, dsnArgs, request.sessionParams);
-    const loaded = contentOf(session);
-    // Instance properties shadow the class's methods; close() and asyncDispose call flush().
-    Object.defineProperties(session, {
-      delete: {
-        value: () => {
-          throw new SessionError('INVALID_ARGUMENT', readOnlyMessage('delete()'));
-        },
-      },
-      flush: {
-        value: async () => {
-          if (contentOf(session) !== loaded) throw new SessionError('INVALID_ARGUMENT', readOnlyMessage('flush()'));
-        },
-      },
-    });
-    return session;
+    return session.readOnly(READ_ONLY_REASON);
   }
 
   const session = await Session.new(dsn, request.query, dsnArgs, request.sessionParams);
-  const flush = session.flush.bind(session);
   // The id the client holds a cookie for: retired when regenerate() or delete() lands.
   let storedId = session.isNew() ? undefined : session.id();
-  Object.defineProperty(session, 'flush', {
-    value: async () => {
-      // A new session nothing was written to is not stored, nor its cookie set: a server
-      // action that only reads must not leave a session behind for every visitor.
-      if (session.isNew() && !session.isEmpty() && session.param().length === 0) return;
-      await flush();
+  return session.onFlush({
+    // A new session nothing was written to is not stored, nor its cookie set: a server
+    // action that only reads must not leave a session behind for every visitor.
+    skip: (s) => s.isNew() && !s.isEmpty() && s.param().length === 0,
+    stored: (s) => {
       try {
-        request.jar.set(toCookie(session.cookieData()));
+        request.jar.set(toCookie(s.cookieData()));
       } catch (error) {
         throw new SessionError(
           'INVALID_ARGUMENT',
@@ -117,7 +96,7 @@ export async function getSession(options: GetSessionOptions = {}): Promise<Sessi
           { cause: error },
         );
       }
-      const id = session.id();
+      const id = s.id();
       if (id === undefined) {
         // delete(): the watch streams of this session end, and their tabs refresh.
         if (storedId !== undefined) publishSessionChange(bus, { id: storedId, version: 0, deleted: true });
@@ -126,12 +105,11 @@ export async function getSession(options: GetSessionOptions = {}): Promise<Sessi
         // with the old cookie before this response brings the new one, and start a session of
         // its own. The page re-rendered by this action moves this tab to the new id, and
         // BroadcastChannel the other tabs of the browser.
-        publishSessionChange(bus, { id, version: session.version() });
+        publishSessionChange(bus, { id, version: s.version() });
       }
       storedId = id;
     },
   });
-  return session;
 }
 
 /** A stale cookie reads as no session at all: nothing to show, nothing created, no cookie. */
@@ -144,6 +122,4 @@ async function loadForReading(dsn: string | null, query: ClaimedRequest, dsnArgs
   }
 }
 
-function readOnlyMessage(method: string): string {
-  return `${method}: this session was loaded read-only (a server component, where Next.js cannot set cookies); change it in a server action or route handler, or pass getSession({ mode: "write" }) there`;
-}
+const READ_ONLY_REASON = 'this session was loaded read-only (a server component, where Next.js cannot set cookies); change it in a server action or route handler, or pass getSession({ mode: "write" }) there';

@@ -117,6 +117,9 @@ export class Session {
   #storedKey: string | undefined;
   /** The flush in progress: flushes of one object run one after another. */
   #flushing: Promise<unknown> = Promise.resolve();
+  /** Set by readOnly(): why writing is refused, and the content flush() compares against. */
+  #readOnly: { reason: string; content: string } | undefined;
+  #hooks: FlushHooks | undefined;
 
   private constructor(config: Config, query: Query | undefined, remoteAddr?: string) {
     this.#config = config;
@@ -756,6 +759,7 @@ export class Session {
 
   /** S49: marks the session deleted; flush() removes it from the store. */
   delete(): void {
+    if (this.#readOnly !== undefined) throw new SessionError('INVALID_ARGUMENT', `delete(): ${this.#readOnly.reason}`);
     if (this.#table !== null) this.#deleted = true;
   }
 
@@ -793,7 +797,40 @@ export class Session {
 
   /** S47, S48, S54: writes this object's changes onto the latest stored copy, atomically. */
   flush(): Promise<void> {
-    return this.#flush({});
+    if (this.#readOnly !== undefined) {
+      // Read-only: nothing is written; a change made meanwhile is a mistake worth an error.
+      if (contentOf(this.#table) === this.#readOnly.content) return Promise.resolve();
+      return Promise.reject(new SessionError('INVALID_ARGUMENT', `flush(): ${this.#readOnly.reason}`));
+    }
+    const hooks = this.#hooks;
+    if (hooks?.skip?.(this)) return Promise.resolve();
+    const flushed = this.#flush({});
+    return hooks?.stored ? flushed.then(() => hooks.stored!(this)) : flushed;
+  }
+
+  /**
+   * Makes this session read-only, as it stands now: `flush()` (and `close()`) then write
+   * nothing, resolving when nothing but the access time changed and rejecting with
+   * `INVALID_ARGUMENT` (saying `reason`) when something did; `delete()` throws. For code that
+   * may read but cannot send a cookie, such as a Next.js server component.
+   */
+  readOnly(reason: string): this {
+    this.#readOnly = { reason, content: contentOf(this.#table) };
+    return this;
+  }
+
+  isReadOnly(): boolean {
+    return this.#readOnly !== undefined;
+  }
+
+  /**
+   * What an integration does around every `flush()` of this session: `skip` may leave the
+   * store alone (a new session nothing was written to), `stored` runs after the store took
+   * the flush (set the cookie, announce the change); its failure fails the flush.
+   */
+  onFlush(hooks: FlushHooks): this {
+    this.#hooks = hooks;
+    return this;
   }
 
   async #flush(options: FlushOptions): Promise<void> {
@@ -1047,6 +1084,21 @@ export class Session {
 }
 
 export type FindCallback = (session: Session) => unknown | Promise<unknown>;
+
+/** See `Session.onFlush`. */
+export interface FlushHooks {
+  /** Asked before a flush: true resolves it at once, writing nothing. */
+  skip?(session: Session): boolean;
+  /** Runs after the store took the flush; a failure fails the flush. */
+  stored?(session: Session): void | Promise<void>;
+}
+
+/** A table minus what every load moves (the access time): what a read-only session may not change. */
+function contentOf(table: SessionTable | null): string {
+  if (table === null) return 'null';
+  const { [ATIME]: _atime, ...rest } = table;
+  return JSON.stringify(rest);
+}
 
 
 function goneError(id: string): SessionError {

@@ -3,7 +3,7 @@ import './builtins.js';
 export { Session } from './Session.js';
 export { claimedRequest } from './query.js';
 export type { ClaimedRequest } from './query.js';
-export type { ConstructorArgs, FindCallback, SessionOpener, UpdateOptions } from './Session.js';
+export type { ConstructorArgs, FindCallback, FlushHooks, SessionOpener, UpdateOptions } from './Session.js';
 export type { SessionCookie, SessionCookieAttributes } from './sessionCookie.js';
 export { SessionError, isSessionError, parseDuration } from '@isosession/core';
 export type { SessionErrorCode, SessionSnapshot } from '@isosession/core';
