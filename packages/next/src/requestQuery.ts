@@ -1,5 +1,5 @@
 import { cookies, headers } from 'next/headers.js';
-import { Session, claimedRequest } from '@isosession/server';
+import { Session, claimedRequest, firstHop, requestView } from '@isosession/server';
 import type { ClaimedRequest, SessionParams } from '@isosession/server';
 
 /** The part of `await cookies()` this package uses (Next's RequestCookies / ResponseCookies). */
@@ -36,11 +36,6 @@ export interface RequestQuery {
   sessionParams: SessionParams;
 }
 
-function firstHop(value: string | null): string | undefined {
-  const first = value?.split(',')[0]?.trim();
-  return first ? first : undefined;
-}
-
 /**
  * The current Next.js request as a session query: the claim is the session cookie's value in
  * the jar, read as it is (no Cookie header rebuilt and parsed again), and the request's URL
@@ -58,11 +53,12 @@ export async function requestQuery(sessionParams: SessionParams, addressOf?: (he
   } catch {
     url = `${scheme}://localhost/`;
   }
+  const request = new Request(url, { headers: new Headers(incoming) });
   // A server component sees no socket: the address is known only from a trusted proxy's header.
-  const remoteAddr = (sessionParams.trustProxy ? firstHop(incoming.get('x-forwarded-for')) : undefined) ?? addressOf?.(new Headers(incoming)) ?? sessionParams.remoteAddr;
+  const remoteAddr = requestView(request, sessionParams.trustProxy ?? false).address ?? addressOf?.(new Headers(incoming)) ?? sessionParams.remoteAddr;
   const claim = cookieJar.get(sessionParams.name ?? Session.name())?.value;
   return {
-    query: claimedRequest(new Request(url, { headers: new Headers(incoming) }), claim === '' ? undefined : claim),
+    query: claimedRequest(request, claim === '' ? undefined : claim),
     jar: cookieJar,
     sessionParams: remoteAddr === undefined ? sessionParams : { ...sessionParams, remoteAddr },
   };

@@ -1,8 +1,8 @@
 import './builtins.js';
 
 export { Session } from './Session.js';
-export { claimedRequest } from './query.js';
-export type { ClaimedRequest } from './query.js';
+export { claimedRequest, firstHop, requestHeader, requestView } from './query.js';
+export type { ClaimedRequest, RequestView } from './query.js';
 export type { ConstructorArgs, FindCallback, FlushHooks, SessionOpener, UpdateOptions } from './Session.js';
 export type { SessionCookie, SessionCookieAttributes } from './sessionCookie.js';
 export { SessionError, isSessionError, parseDuration } from '@isosession/core';

@@ -129,33 +129,74 @@ export function normalizeAddress(address: string | undefined): string | undefine
   return trimmed.startsWith('::ffff:') && trimmed.includes('.') ? trimmed.slice(7) : trimmed;
 }
 
-/** The client address of a Node request; X-Forwarded-For's first hop only when trusted. */
-export function remoteAddressOf(query: Query | undefined, trustProxy: boolean): string | undefined {
-  if (query && isRequest(query)) {
-    // A WHATWG Request has no socket: only a trusted proxy's header can say who sent it.
-    const first = trustProxy ? query.headers.get('x-forwarded-for')?.split(',')[0]?.trim() : undefined;
-    return first ? normalizeAddress(first) : undefined;
+/** One header of a request (a WHATWG Request, a Node request, an object with Headers); the first of a list. */
+export function requestHeader(query: Query | undefined, name: string): string | undefined {
+  if (!query || typeof query !== 'object') return undefined;
+  if (isRequest(query)) return query.headers.get(name) ?? undefined;
+  const headers = (query as { headers?: unknown }).headers;
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get(name) ?? undefined;
+  if (headers && typeof headers === 'object') {
+    const value = (headers as Record<string, string | string[] | undefined>)[name.toLowerCase()];
+    return Array.isArray(value) ? value[0] : value;
   }
-  if (!query || !isIncomingMessage(query)) return undefined;
-  if (trustProxy) {
-    const forwarded = query.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0];
-    if (first && first.trim() !== '') return normalizeAddress(first);
-  }
-  return normalizeAddress(query.socket?.remoteAddress);
+  return undefined;
 }
 
-/** Whether the request came over https (for the cookie's default Secure flag). */
+/** The first hop of a proxy header (X-Forwarded-For, -Proto, -Host): what the proxy nearest the client wrote. */
+export function firstHop(value: string | null | undefined): string | undefined {
+  const first = value?.split(',')[0]?.trim();
+  return first ? first : undefined;
+}
+
+// Every trustProxy rule lives below, and nowhere else: X-Forwarded-For, -Proto and -Host count
+// only with sessionParams.trustProxy (a proxy in front that overwrites them); otherwise the
+// socket, the URL and the Host header decide.
+
+/** The client address; X-Forwarded-For's first hop only when trusted. A WHATWG Request has no socket. */
+export function remoteAddressOf(query: Query | undefined, trustProxy: boolean): string | undefined {
+  if (!query) return undefined;
+  if (trustProxy) {
+    const forwarded = firstHop(requestHeader(query, 'x-forwarded-for'));
+    if (forwarded) return normalizeAddress(forwarded);
+  }
+  return isIncomingMessage(query) ? normalizeAddress(query.socket?.remoteAddress) : undefined;
+}
+
+/** Whether the request came over https (the cookie's default Secure flag, the CSRF scheme check). */
 export function isHttps(query: Query | undefined, trustProxy: boolean): boolean {
   if (!query) return false;
-  if (isRequest(query)) {
-    if (query.url.startsWith('https:')) return true;
-    return trustProxy && query.headers.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
-  }
-  if (isIncomingMessage(query)) {
-    if ((query.socket as { encrypted?: boolean } | undefined)?.encrypted) return true;
-    const proto = query.headers['x-forwarded-proto'];
-    return trustProxy && (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0]?.trim() === 'https';
-  }
+  if (trustProxy && firstHop(requestHeader(query, 'x-forwarded-proto'))?.toLowerCase() === 'https') return true;
+  if (isRequest(query)) return query.url.startsWith('https:');
+  if (isIncomingMessage(query)) return (query.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
   return false;
+}
+
+/** The host the client asked for, lower case: X-Forwarded-Host's first hop when trusted, else Host, else the URL's. */
+export function requestHost(query: Query | undefined, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const forwarded = firstHop(requestHeader(query, 'x-forwarded-host'));
+    if (forwarded) return forwarded.toLowerCase();
+  }
+  const host = requestHeader(query, 'host');
+  if (host) return host.toLowerCase();
+  if (isRequest(query)) {
+    try {
+      return new URL(query.url).host.toLowerCase();
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** A request as a session integration sees it: who sent it, over what, to which host. */
+export interface RequestView {
+  address: string | undefined;
+  https: boolean;
+  host: string | undefined;
+}
+
+/** The request's address, scheme and host under one proxy rule (see above). */
+export function requestView(query: Query | undefined, trustProxy: boolean): RequestView {
+  return { address: remoteAddressOf(query, trustProxy), https: isHttps(query, trustProxy), host: requestHost(query, trustProxy) };
 }

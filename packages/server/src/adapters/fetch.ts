@@ -1,6 +1,6 @@
 import '../builtins.js';
 import { Session } from '../Session.js';
-import { normalizeAddress } from '../query.js';
+import { remoteAddressOf } from '../query.js';
 import { bodyTooLargeError, declaredTooLarge, limitRequestBody } from './limitRequestBody.js';
 import { STALE_BODY, commitSession, maxBodyBytesOf, sessionErrorStatus, sessionStart, tooLargeText } from './sessionResponse.js';
 import type { AdapterOptions } from './sessionResponse.js';
@@ -30,11 +30,6 @@ export interface WithSessionOptions<C extends object = object> extends AdapterOp
    * `{ error: { code: 'STALE', message } }` and no Set-Cookie, instead of being thrown.
    */
   onError?: (error: unknown, request: Request) => Response | Promise<Response>;
-}
-
-function forwardedFor(request: Request): string | undefined {
-  const first = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
-  return first ? normalizeAddress(first) : undefined;
 }
 
 /** Adds the cookie headers; a Response with immutable headers (redirect(), fetch()) is copied. */
@@ -83,7 +78,7 @@ export function withSession<C extends object = object>(
       if (declaredTooLarge(request.headers.get('content-length'), maxBodyBytes)) return tooLarge(maxBodyBytes);
       request = limitRequestBody(request, maxBodyBytes, () => (overLimit = bodyTooLargeError(maxBodyBytes)));
     }
-    const remoteAddr = (sessionParams.trustProxy ? forwardedFor(request) : undefined) ?? options.remoteAddr?.(request, ctx) ?? sessionParams.remoteAddr;
+    const remoteAddr = remoteAddressOf(request, sessionParams.trustProxy ?? false) ?? options.remoteAddr?.(request, ctx) ?? sessionParams.remoteAddr;
     let session: Session;
     try {
       session = await sessions.newSession(request, remoteAddr);
