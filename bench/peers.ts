@@ -124,6 +124,8 @@ export async function run(argv: string[]): Promise<void> {
       workloads: { type: 'string' },
       framework: { type: 'string' },
       out: { type: 'string' },
+      // Run the dist/ folders as they are (say, an older commit's build copied in to compare).
+      'no-build': { type: 'boolean', default: false },
     },
   });
   const seconds = Number(values.seconds);
@@ -147,8 +149,11 @@ export async function run(argv: string[]): Promise<void> {
     else systems.push(system);
   }
 
-  process.stderr.write('peers: building packages/core and packages/server (the servers run the build, as an npm user does)\n');
-  buildPackages();
+  if (values['no-build']) process.stderr.write('peers: --no-build: the servers run packages/*/dist as it is\n');
+  else {
+    process.stderr.write('peers: building packages/core and packages/server (the servers run the build, as an npm user does)\n');
+    buildPackages();
+  }
   const servers = new Map<string, PeerServer>();
   const cookies = new Map<string, string[]>();
   const cells = new Map<string, Cell>();
