@@ -3,8 +3,9 @@
 // example's own message instead of being printed as noise.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../packages/server/src/testing/freePort.js';
+export { freePort };
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -13,15 +14,6 @@ export interface RunningExample {
   /** Everything the example wrote to stderr so far. */
   stderr(): string;
   stop(): Promise<void>;
-}
-
-/** A port nothing listens on right now, for examples that read PORT and print nothing useful. */
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 export async function startExample(file: string, options: { cwd: string; env: Record<string, string> }): Promise<RunningExample & { firstLine: string }> {

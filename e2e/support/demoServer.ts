@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { dataDir } from './store.js';
+import { freePort } from '../../packages/server/src/testing/freePort.js';
+export { freePort };
 
 // A second demo server (production build from the run's webServer), for the scenarios that
 // need their own: a restart, or a shortened login expiry.
@@ -13,18 +14,6 @@ export interface DemoServer {
   url: string;
   port: number;
   stop(): Promise<void>;
-}
-
-/** A port nobody listens on now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function waitUntilUp(url: string, child: ChildProcess, log: () => string): Promise<void> {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runDriverContract } from './driverContract.js';
+import { runDriverContract } from '../testing/driverContract.js';
 
 const directories: string[] = [];
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { clearMemoryStore } from './memory.js';
-import { runConcurrencyContract } from './concurrencyContract.js';
+import { runConcurrencyContract } from '../testing/concurrencyContract.js';
 
 const namespaces: string[] = [];
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { clearMemoryStore } from './memory.js';
-import { runDriverContract } from './driverContract.js';
+import { runDriverContract } from '../testing/driverContract.js';
 
 const namespaces: string[] = [];
 

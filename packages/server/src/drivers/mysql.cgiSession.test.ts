@@ -1,8 +1,8 @@
 import { describe } from 'vitest';
 import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
 import { dropTables, randomTableName } from '../testing/sqlTables.js';
-import { runConcurrencyContract } from './concurrencyContract.js';
-import { runDriverContract } from './driverContract.js';
+import { runConcurrencyContract } from '../testing/concurrencyContract.js';
+import { runDriverContract } from '../testing/driverContract.js';
 
 // Perl CGI::Session's own two-column table (Schema 'cgi-session'): the same contracts hold.
 const tables: string[] = [];

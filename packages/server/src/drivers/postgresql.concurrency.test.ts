@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
 import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
 import { dropTables, randomTableName } from '../testing/sqlTables.js';
-import { runConcurrencyContract } from './concurrencyContract.js';
+import { runConcurrencyContract } from '../testing/concurrencyContract.js';
 
 const tables: string[] = [];
 

@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
 import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
 import { dropTables, randomTableName } from '../testing/sqlTables.js';
-import { runDriverContract } from './driverContract.js';
+import { runDriverContract } from '../testing/driverContract.js';
 
 const tables: string[] = [];
 

@@ -2,7 +2,7 @@ import { describe } from 'vitest';
 import { Redis } from 'ioredis';
 import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
 import { deleteKeys, randomPrefix } from '../testing/redisServer.js';
-import { runConcurrencyContract } from './concurrencyContract.js';
+import { runConcurrencyContract } from '../testing/concurrencyContract.js';
 
 const prefixes: string[] = [];
 

@@ -2,7 +2,7 @@ import { describe } from 'vitest';
 import { Redis } from 'ioredis';
 import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
 import { deleteKeys, randomPrefix } from '../testing/redisServer.js';
-import { runDriverContract } from './driverContract.js';
+import { runDriverContract } from '../testing/driverContract.js';
 
 const prefixes: string[] = [];
 

@@ -6,7 +6,7 @@ import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
 import { deleteKeys, randomPrefix, startPrivateRedis } from '../testing/redisServer.js';
 import type { PrivateRedis } from '../testing/redisServer.js';
 import { createRedisDriver } from './redis.js';
-import { randomId, storedBytes } from './driverContract.js';
+import { randomId, storedBytes } from '../testing/driverContract.js';
 
 const DSN = 'driver:redis';
 const DAY = 86_400;

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runConcurrencyContract } from './concurrencyContract.js';
+import { runConcurrencyContract } from '../testing/concurrencyContract.js';
 
 // One database file shared by the writer processes, as several app servers on one machine would.
 const directory = await mkdtemp(join(tmpdir(), 'isosession-sqlite-perl-concurrency-'));

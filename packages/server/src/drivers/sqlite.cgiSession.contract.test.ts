@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runDriverContract } from './driverContract.js';
+import { runDriverContract } from '../testing/driverContract.js';
 
 // Perl CGI::Session's own two-column table (Schema 'cgi-session'): the same contract holds.
 const directory = await mkdtemp(join(tmpdir(), 'isosession-sqlite-perl-contract-'));

@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Session, SessionError, purgeExpired } from '../index.js';
 import type { DsnArgs, SqlDriver } from '../index.js';
 import { firstUseFromProcesses } from '../testing/firstUse.js';
-import { randomId } from './driverContract.js';
+import { randomId } from '../testing/driverContract.js';
 
 const directory = await mkdtemp(join(tmpdir(), 'isosession-sqlite-'));
 let files = 0;

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import type { Redis } from 'ioredis';
+import { freePort } from './freePort.js';
+export { freePort };
 
 /** A key prefix no other test (or helper) uses: `isosession-test:<random>:`. */
 export function randomPrefix(label = 'test'): string {
@@ -20,18 +22,6 @@ export async function deleteKeys(client: Redis, prefix: string): Promise<number>
     if (keys.length > 0) deleted += await client.del(...keys);
   } while (cursor !== '0');
   return deleted;
-}
-
-/** A TCP port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Whether a Redis server on 127.0.0.1:`port` answers PING. */

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Session, SessionError, purgeExpired } from '../index.js';
 import type { DsnArgs, Merge, SqlDriver, StoredRecord } from '../index.js';
-import { randomId } from '../drivers/driverContract.js';
+import { randomId } from './driverContract.js';
 import { firstUseFromProcesses } from './firstUse.js';
 import { dropTables, randomTableName } from './sqlTables.js';
 import { startTcpProxy } from './tcpProxy.js';

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Session, SessionError } from '../index.js';
 import type { DsnArgs } from '../index.js';
-import { paramValue, runConcurrencyTask } from '../testing/concurrencyTasks.js';
-import type { ConcurrencyTask } from '../testing/concurrencyTasks.js';
+import { paramValue, runConcurrencyTask } from './concurrencyTasks.js';
+import type { ConcurrencyTask } from './concurrencyTasks.js';
 
 export interface ConcurrencyContractOptions {
   /** Shown in the describe titles. */
@@ -26,7 +26,7 @@ export interface ConcurrencyContractOptions {
   inProcess?: boolean;
 }
 
-const WORKER = fileURLToPath(new URL('../testing/concurrencyWorker.ts', import.meta.url));
+const WORKER = fileURLToPath(new URL('./concurrencyWorker.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 function runInChild(task: ConcurrencyTask): Promise<void> {
