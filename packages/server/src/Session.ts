@@ -165,7 +165,11 @@ export class Session {
     let config: Config | undefined;
     const open = async (mode: 'new' | 'load', request: Query | ClaimedRequest, remoteAddr: string | undefined): Promise<Session> => {
       try {
-        checked ??= checkConfig(dsn, dsnArgs ?? {}, sessionParams);
+        if (!checked) {
+          // The same checks and messages as Session.new(dsn, request, dsnArgs, sessionParams).
+          const parsed = parseConstructorArgs(mode, [dsn, null, dsnArgs, sessionParams]);
+          checked = checkConfig(parsed.dsn, parsed.dsnArgs, parsed.sessionParams);
+        }
         refuseGuessableIds(checked, 'a request was given');
         // Looked up on every open (a map lookup): closeAllDrivers() may have closed the last one.
         const driver = await getDriver(checked.resolved.driver, checked.driverArgs, checked.driverKey);
