@@ -16,7 +16,8 @@ import {
 import type { SessionTable } from './sessionTable.js';
 import { storeCall } from './storeCall.js';
 import { checkParamOnSet, checkSizeOnFlush } from './sizeLimits.js';
-import { DEFAULT_STALE_GRACE, isTombstone, readTombstone, tombstoneExpired, tombstoneKey, tombstoneMeta, tombstoneTable } from './tombstone.js';
+import { DEFAULT_STALE_GRACE, hasLiveTombstone, isTombstone, leaveTombstone, tombstoneExpired } from './tombstone.js';
+import type { TombstoneStore } from './tombstone.js';
 import type {
   CgiLikeQuery, CookieOptions, Driver, DsnArgs, FindReport, HeaderOptions,
   Merge, MergeResult, Query, RawSession, SessionParams, StoreMeta, StoredRecord,
@@ -316,33 +317,23 @@ export class Session {
    */
   async #isStale(id: string, now: number): Promise<boolean> {
     if (this.#query === undefined) return false;
-    const { driver } = this.#config;
-    const key = tombstoneKey(this.#storeKey(id));
-    const raw = await storeCall(this.#driverName(), 'retrieve', () => driver.retrieve(key));
-    const state = raw === null ? 'none' : readTombstone(this.#config.serializer, raw, key, now);
-    if (state === 'expired') await storeCall(this.#driverName(), 'remove', () => driver.remove(key));
-    return state === 'live';
+    return hasLiveTombstone(this.#tombstones(), this.#storeKey(id), now);
   }
 
   /**
    * Before an id is removed by regenerate() or delete(): a tombstone in its place for the grace
    * period (written first, so no request can find neither). Only a request's session leaves
    * one: its response brings the browser the newer cookie, whereas a job or an admin removing
-   * a session by id sends none, and that browser must get a fresh session at once. Best
-   * effort: a store that refuses it must not fail a login or a logout.
+   * a session by id sends none, and that browser must get a fresh session at once.
    */
   async #leaveTombstone(id: string): Promise<void> {
     const grace = parseDuration(this.#config.sessionParams.staleGrace ?? DEFAULT_STALE_GRACE);
     if (grace <= 0 || this.#query === undefined) return;
-    const { driver } = this.#config;
-    const key = tombstoneKey(this.#storeKey(id));
-    const now = this.#now();
-    try {
-      const data = this.#config.serializer.freeze(tombstoneTable(key, now, grace));
-      await storeCall(this.#driverName(), 'store', () => driver.store(key, data, tombstoneMeta(now, grace)));
-    } catch (error) {
-      process.emitWarning(`isosession: could not leave a tombstone for a regenerated or deleted session (${(error as Error).message}); a request still carrying its old cookie gets a new session`, { code: 'ISOSESSION_TOMBSTONE' });
-    }
+    await leaveTombstone(this.#tombstones(), this.#storeKey(id), this.#now(), grace);
+  }
+
+  #tombstones(): TombstoneStore {
+    return { driver: this.#config.driver, driverName: this.#driverName(), serializer: this.#config.serializer };
   }
 
   /** A flush that found its session gone: STALE when a request's id was replaced just now. */

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ATIME, CTIME, ETIME, ID, checkTable, getKey } from './sessionTable.js';
 import type { SessionTable } from './sessionTable.js';
-import type { Serializer, StoreMeta, StoredRecord } from './types.js';
+import { storeCall } from './storeCall.js';
+import type { Driver, Serializer, StoreMeta, StoredRecord } from './types.js';
 
 /**
  * Marks a stored record as a tombstone: what `regenerate()` or `delete()` leaves for a short
@@ -62,4 +63,38 @@ export function readTombstone(serializer: Serializer, record: StoredRecord, key:
   }
   if (!isTombstone(table) || table[ID] !== key) return 'none';
   return tombstoneExpired(table, now) ? 'expired' : 'live';
+}
+
+/** What the tombstone operations need of a session's configuration. */
+export interface TombstoneStore {
+  driver: Driver;
+  /** For error messages: the driver's name in the DSN. */
+  driverName: string;
+  serializer: Serializer;
+}
+
+/**
+ * Whether stored key `key` was regenerated or deleted less than its grace period ago: its
+ * tombstone is live. One that has run out is removed on the way.
+ */
+export async function hasLiveTombstone(store: TombstoneStore, key: string, now: number): Promise<boolean> {
+  const at = tombstoneKey(key);
+  const raw = await storeCall(store.driverName, 'retrieve', () => store.driver.retrieve(at));
+  const state = raw === null ? 'none' : readTombstone(store.serializer, raw, at, now);
+  if (state === 'expired') await storeCall(store.driverName, 'remove', () => store.driver.remove(at));
+  return state === 'live';
+}
+
+/**
+ * Leaves a tombstone for stored key `key`, kept `grace` seconds. Best effort: a store that
+ * refuses it must not fail a login or a logout (a warning says what a stale request then gets).
+ */
+export async function leaveTombstone(store: TombstoneStore, key: string, now: number, grace: number): Promise<void> {
+  const at = tombstoneKey(key);
+  try {
+    const data = store.serializer.freeze(tombstoneTable(at, now, grace));
+    await storeCall(store.driverName, 'store', () => store.driver.store(at, data, tombstoneMeta(now, grace)));
+  } catch (error) {
+    process.emitWarning(`isosession: could not leave a tombstone for a regenerated or deleted session (${(error as Error).message}); a request still carrying its old cookie gets a new session`, { code: 'ISOSESSION_TOMBSTONE' });
+  }
 }
