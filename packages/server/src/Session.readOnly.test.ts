@@ -63,3 +63,16 @@ describe('onFlush(hooks): what an integration does around every flush', () => {
     expect((await Session.load(dsn, s.id()!, args)).param('n')).toBe(1);
   });
 });
+
+describe('readOnly with values JSON cannot write', () => {
+  it('compares through the session serializer: a BigInt param reads fine and only a change is refused', async () => {
+    const created = await Session.new('driver:memory;serializer:superjson', null, args);
+    created.param('big', 12345678901234567890n);
+    await created.flush();
+    const s = (await Session.load('driver:memory;serializer:superjson', created.id()!, args)).readOnly('read only here');
+    expect(s.param('big')).toBe(12345678901234567890n);
+    await expect(s.flush()).resolves.toBeUndefined();
+    s.param('big', 1n);
+    await expect(s.flush()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});

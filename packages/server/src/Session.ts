@@ -794,7 +794,7 @@ export class Session {
   flush(): Promise<void> {
     if (this.#readOnly !== undefined) {
       // Read-only: nothing is written; a change made meanwhile is a mistake worth an error.
-      if (contentOf(this.#table) === this.#readOnly.content) return Promise.resolve();
+      if (this.#content() === this.#readOnly.content) return Promise.resolve();
       return Promise.reject(new SessionError('INVALID_ARGUMENT', `flush(): ${this.#readOnly.reason}`));
     }
     const hooks = this.#hooks;
@@ -810,8 +810,24 @@ export class Session {
    * may read but cannot send a cookie, such as a Next.js server component.
    */
   readOnly(reason: string): this {
-    this.#readOnly = { reason, content: contentOf(this.#table) };
+    this.#readOnly = { reason, content: this.#content() };
     return this;
+  }
+
+  /**
+   * The table minus what every load moves (the access time), as this session's serializer
+   * writes it (so any value it can store compares, a BigInt too): what a read-only session
+   * may not change. A value it cannot write is a change.
+   */
+  #content(): string {
+    if (this.#table === null) return 'null';
+    const { [ATIME]: _atime, ...rest } = this.#table;
+    try {
+      const data = this.#config.serializer.freeze(rest);
+      return typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+    } catch {
+      return `unwritable ${Math.random()}`;
+    }
   }
 
   isReadOnly(): boolean {
@@ -1088,12 +1104,6 @@ export interface FlushHooks {
   stored?(session: Session): void | Promise<void>;
 }
 
-/** A table minus what every load moves (the access time): what a read-only session may not change. */
-function contentOf(table: SessionTable | null): string {
-  if (table === null) return 'null';
-  const { [ATIME]: _atime, ...rest } = table;
-  return JSON.stringify(rest);
-}
 
 
 function goneError(id: string): SessionError {
