@@ -29,7 +29,6 @@ import type { ConstructorArgs } from './session/arguments.js';
 import { checkConfig, checkCookieName, refuseGuessableIds, resolveConfig } from './session/config.js';
 import type { CheckedConfig, Config } from './session/config.js';
 import { dataOf, freezeTable, maxAgeSeconds, sameData, storeMeta, thawRecord } from './session/storedRecord.js';
-import type { RecordFormat } from './session/storedRecord.js';
 export type { ConstructorArgs } from './session/arguments.js';
 import type { ChangeSet as Changes } from './session/changeSet.js';
 
@@ -251,17 +250,14 @@ export class Session {
     return this.#config.sessionParams.hashIds && id !== this.#storedKey ? hashId(id) : id;
   }
 
-  #format(): RecordFormat {
-    return { serializer: this.#config.serializer, serializerName: this.#config.resolved.serializer };
-  }
 
   #freeze(table: SessionTable): RawSession {
-    return freezeTable(this.#format(), table, this.#storeKey(table[ID] as string));
+    return freezeTable(this.#config.format, table, this.#storeKey(table[ID] as string));
   }
 
   /** A stored copy read back; under find() the key visited is the stored id as it is. */
   #thaw(raw: StoredRecord, id: string): { table: SessionTable; storedAtime: number } {
-    return thawRecord(this.#format(), raw, id, this.#storeKey(id));
+    return thawRecord(this.#config.format, raw, id, this.#storeKey(id));
   }
 
   #maxAgeSeconds(): number | undefined {

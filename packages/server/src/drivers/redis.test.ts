@@ -6,22 +6,10 @@ import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
 import { deleteKeys, randomPrefix, startPrivateRedis } from '../testing/redisServer.js';
 import type { PrivateRedis } from '../testing/redisServer.js';
 import { createRedisDriver } from './redis.js';
-import { randomId, storedBytes } from '../testing/driverContract.js';
+import { clock, randomId, storedBytes } from '../testing/driverContract.js';
 
 const DSN = 'driver:redis';
 const DAY = 86_400;
-
-/** A clock for `sessionParams.now`, starting at the real time (TTLs are real time in Redis). */
-function clock() {
-  let ms = Math.floor(Date.now() / 1000) * 1000;
-  return {
-    now: () => ms,
-    seconds: () => ms / 1000,
-    advance(seconds: number) {
-      ms += seconds * 1000;
-    },
-  };
-}
 
 function text(record: Parameters<typeof storedBytes>[0]): string | null {
   const bytes = storedBytes(record);

@@ -7,6 +7,7 @@ import { parseSizeLimits } from '../sizeLimits.js';
 import type { SizeLimits } from '../sizeLimits.js';
 import type { UpdatableDriver } from '../drivers/withUpdate.js';
 import type { DsnArgs, IdGenerator, Serializer, SessionParams } from '../types.js';
+import type { RecordFormat } from './storedRecord.js';
 
 // A session's configuration: the DSN resolved, the options checked once (broken configuration
 // fails before any store is touched), the driver looked up in the registry's cache.
@@ -21,6 +22,8 @@ export interface CheckedConfig {
   driverArgs: DsnArgs;
   driverKey: string;
   serializer: Serializer;
+  /** The serializer with its name, as freezing and thawing stored copies take them. */
+  format: RecordFormat;
   idGenerator: IdGenerator;
   /** sessionParams.secret, checked: the first signs, any verifies. */
   secrets: string[] | undefined;
@@ -55,6 +58,7 @@ export function checkConfig(dsn: string | null, dsnArgs: DsnArgs, sessionParams:
   }
   // Shared with Perl, the file driver locks session files the way Perl does (flock, in place).
   const driverArgs = sessionParams.compat && resolved.driver === 'file' ? { Compat: sessionParams.compat, ...dsnArgs } : dsnArgs;
+  const serializer = getSerializer(resolved.serializer);
   return {
     dsn,
     resolved,
@@ -63,7 +67,8 @@ export function checkConfig(dsn: string | null, dsnArgs: DsnArgs, sessionParams:
     sessionParams: { ...sessionParams },
     driverArgs,
     driverKey: driverCacheKey(resolved.driver, driverArgs),
-    serializer: getSerializer(resolved.serializer),
+    serializer,
+    format: { serializer, serializerName: resolved.serializer },
     idGenerator: getIdGenerator(resolved.id),
     secrets: parseSecrets(sessionParams.secret),
     limits: parseSizeLimits(sessionParams),

@@ -46,7 +46,7 @@ export function randomId(): string {
 }
 
 /** A clock for `sessionParams.now`, starting at the real time so store-side TTLs stay in the future. */
-function clock() {
+export function clock() {
   let ms = Math.floor(Date.now() / 1000) * 1000;
   return {
     now: () => ms,

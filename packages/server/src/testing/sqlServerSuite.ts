@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Session, SessionError, purgeExpired } from '../index.js';
 import type { DsnArgs, Merge, SqlDriver, StoredRecord } from '../index.js';
 import { randomId } from './driverContract.js';
 import { firstUseFromProcesses } from './firstUse.js';
+import { freePort } from './freePort.js';
 import { dropTables, randomTableName } from './sqlTables.js';
 import { startTcpProxy } from './tcpProxy.js';
 import type { TcpProxy } from './tcpProxy.js';
@@ -32,18 +32,6 @@ export interface SqlServerSuiteOptions {
   purgePlan(table: string): Promise<string>;
   /** A DBI data source ("dbi:Pg:…") for the shared server, with the user it needs. */
   dbi: { DataSource: string; User: string };
-}
-
-/** A local port nothing listens on: connections to it are refused. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function atPort(url: string, port: number): string {
@@ -315,7 +303,7 @@ export function runSqlServerSuite(options: SqlServerSuiteOptions): void {
 
   describe(`${name} driver: bounded failure`, () => {
     it('a server that refuses connections: load and flush reject with STORE_UNAVAILABLE', async () => {
-      const args = { DataSource: atPort(url, await closedPort()), TableName: freshTable('refused'), Timeout: 2 };
+      const args = { DataSource: atPort(url, await freePort()), TableName: freshTable('refused'), Timeout: 2 };
       expect(await codeOf(Session.load(dsn, randomId(), args))).toBe('STORE_UNAVAILABLE');
       const s = await Session.new(dsn, null, args);
       s.param('lost', true);
