@@ -1,59 +1,49 @@
 import { inspect } from 'node:util';
 import { SessionError, parseDsn as parseDsnString, parseDuration } from '@isosession/core';
 import type { ParsedDsn } from '@isosession/core';
-import { closeAllDrivers, getDriver } from './registry.js';
-import { isClaimedRequest, isHttps, readClaim, readParamNames, readParamValues, remoteAddressOf } from './query.js';
+import { closeAllDrivers } from './registry.js';
+import { isClaimedRequest, isHttps, remoteAddressOf } from './query.js';
 import type { ClaimedRequest } from './query.js';
 import { serializeSessionCookie, sessionCookie } from './sessionCookie.js';
 import type { SessionCookie } from './sessionCookie.js';
-import { signId, unsignId } from './signedId.js';
+import { signId } from './signedId.js';
 import { hashId } from './hashId.js';
 import { sessionTag } from './sessionTag.js';
 import {
-  ATIME, CTIME, ETIME, EXPIRE_LIST, ID, REMOTE_ADDR, VERSION,
-  checkTable, copyTable, expireList, getKey, isReserved, lastAccess, publicNames, setExpireList, setKey,
+  ATIME, CTIME, ETIME, EXPIRE_LIST, ID, REMOTE_ADDR,
+  copyTable, expireList, getKey, isReserved, publicNames, setExpireList, setKey,
 } from './sessionTable.js';
 import type { SessionTable } from './sessionTable.js';
 import { storeCall } from './storeCall.js';
-import { checkParamOnSet, checkSizeOnFlush } from './sizeLimits.js';
-import { DEFAULT_STALE_GRACE, hasLiveTombstone, isTombstone, leaveTombstone, tombstoneExpired } from './tombstone.js';
-import type { TombstoneStore } from './tombstone.js';
-import type {
-  CgiLikeQuery, CookieOptions, Driver, DsnArgs, FindReport, HeaderOptions,
-  Merge, MergeResult, Query, RawSession, SessionParams, StoreMeta, StoredRecord,
-} from './types.js';
-import { applyChanges, hasChanges, mergeChanges, noChanges } from './session/changeSet.js';
-import { isPastExpiry, sessionExpiresAt } from './session/expiry.js';
-import { parseConstructorArgs, parseFindArgs } from './session/arguments.js';
+import { checkParamOnSet } from './sizeLimits.js';
+import { isTombstone, tombstoneExpired } from './tombstone.js';
+import type { CookieOptions, Driver, DsnArgs, FindReport, HeaderOptions, Query, RawSession, SessionParams } from './types.js';
+import { hasChanges, applyChanges, mergeChanges, noChanges } from './session/changeSet.js';
+import type { ChangeSet } from './session/changeSet.js';
+import { expiredParams, sessionExpiresAt } from './session/expiry.js';
+import { parseConstructorArgs, parseFindArgs, parseParamArgs } from './session/arguments.js';
 import type { ConstructorArgs } from './session/arguments.js';
-import { checkConfig, checkCookieName, refuseGuessableIds, resolveConfig } from './session/config.js';
-import type { CheckedConfig, Config } from './session/config.js';
-import { dataOf, freezeTable, maxAgeSeconds, sameData, storeMeta, thawRecord } from './session/storedRecord.js';
+import { checkCookieName, isPerl, refuseGuessableIds, resolveConfig } from './session/config.js';
+import type { Config } from './session/config.js';
+import { dataOf, freezeTable, maxAgeSeconds, storeMeta, thawRecord } from './session/storedRecord.js';
+import { claimOf, ipMatchOf, refuseWithoutAddress } from './session/claim.js';
+import { goneError, idGenerationError, staleError } from './session/errors.js';
+import { flushMerge, versionOf } from './session/flushMerge.js';
+import { walkSessions } from './session/findWalk.js';
+import { makeOpener } from './session/opener.js';
+import type { OpenMode, SessionOpener } from './session/opener.js';
+import { fail, lastErrorMessage, processIpMatch, processName, succeeded } from './session/processDefaults.js';
+import { paramsOfQuery, writeParamsToQuery } from './session/queryParams.js';
+import { readOnlyContent } from './session/readOnlyContent.js';
+import { isExpiredRecord, leaveTombstoneFor, removeIfExpired, removeRecord, retrieveRecord, wasReplacedRecently } from './session/storeOps.js';
+import { retryOnConflict } from './session/updateLoop.js';
 export type { ConstructorArgs } from './session/arguments.js';
-import type { ChangeSet as Changes } from './session/changeSet.js';
+export type { SessionOpener } from './session/opener.js';
 
-// Process-wide defaults, as in CGI::Session (CGI::Session->name, `use CGI::Session '-ip_match'`,
-// CGI::Session->errstr). Server-only module: never part of a browser bundle.
-let defaultName = 'CGISESSID';
-let defaultIpMatch = false;
-let lastError = '';
-
-const GENERIC_ID = /^[A-Za-z0-9_-]{1,128}$/;
-
-type Mode = 'new' | 'load' | 'find';
-
-/**
- * Opens sessions of one configuration for requests: what an adapter keeps per middleware.
- * The DSN, secrets, limits and cookie options are checked at the first open and the result is
- * kept, so a request pays for none of it (a configuration that fails is checked again next
- * time, e.g. once its driver is registered). The options are read at that first open.
- */
-export interface SessionOpener {
-  /** As `Session.new(dsn, request, dsnArgs, sessionParams)`; `remoteAddr` overrides the request's address. */
-  newSession(request: Query | ClaimedRequest, remoteAddr?: string): Promise<Session>;
-  /** As `Session.load(dsn, request, dsnArgs, sessionParams)`. */
-  loadSession(request: Query | ClaimedRequest, remoteAddr?: string): Promise<Session>;
-}
+// The session object: its state (the table, what changed, what was stored) and CGI::Session's
+// API over it. The rules it applies live in session/ as small modules of their own: how it is
+// called (arguments), configured (config), claimed (claim), stored (storedRecord, storeOps),
+// expired (expiry), merged at a flush (changeSet, flushMerge), walked (findWalk).
 
 export interface UpdateOptions {
   dsn?: string | null;
@@ -70,7 +60,6 @@ interface FlushOptions {
   expectData?: RawSession;
 }
 
-
 /**
  * A promise flush() awaits later: marked handled now, so that a failure before the flush is not
  * an unhandled rejection (which ends a Node process); flush still sees the failure.
@@ -79,12 +68,6 @@ function handled<T>(promise: T | Promise<T>): Promise<T> {
   const settled = Promise.resolve(promise);
   settled.catch(() => undefined);
   return settled;
-}
-
-
-function fail(error: unknown): never {
-  lastError = error instanceof Error ? error.message : String(error);
-  throw error;
 }
 
 function warn(message: string): void {
@@ -104,16 +87,15 @@ export class Session {
   #isNew = false;
   #isExpired = false;
   #deleted = false;
-  #changes: Changes = noChanges();
+  #changes: ChangeSet = noChanges();
   #loadedVersion = 0;
   /** compat: the stored data as loaded, for Session.update's compare-and-swap. */
   #loadedData: RawSession | undefined;
   /** The id this session was stored under before `regenerate()`; removed at flush. */
   #previousId: string | undefined;
   #pendingId: Promise<string> | undefined;
-  /** The address that the stored session was refused to (ipMatch), for `ipMatch()`. */
+  /** find() visits sessions: their atime stays, and the key visited is used as it is (hashIds). */
   #findMode = false;
-  /** hashIds in find(): the stored key this session was visited under, used as it is. */
   #storedKey: string | undefined;
   /** The flush in progress: flushes of one object run one after another. */
   #flushing: Promise<unknown> = Promise.resolve();
@@ -140,17 +122,10 @@ export class Session {
     return Session.#construct('load', args);
   }
 
-  static async #construct(mode: 'new' | 'load', args: ConstructorArgs): Promise<Session> {
+  static async #construct(mode: OpenMode, args: ConstructorArgs): Promise<Session> {
     try {
       const { dsn, sidOrQuery, dsnArgs, sessionParams } = parseConstructorArgs(mode, args);
-      const config = await resolveConfig(dsn, dsnArgs, sessionParams);
-      const query = isClaimedRequest(sidOrQuery) ? sidOrQuery.request : typeof sidOrQuery === 'object' && sidOrQuery !== null ? sidOrQuery : undefined;
-      if (query) refuseGuessableIds(config, 'a request was given');
-      const session = new Session(config, query);
-      if (query) session.#refuseWithoutAddress();
-      await session.#open(mode, session.#claimFrom(sidOrQuery));
-      lastError = '';
-      return session;
+      return await Session.#open(await resolveConfig(dsn, dsnArgs, sessionParams), mode, sidOrQuery, undefined);
     } catch (error) {
       return fail(error);
     }
@@ -161,85 +136,18 @@ export class Session {
    * one per middleware, so that no request re-checks the DSN, the secrets or the limits.
    */
   static opener(dsn: string | null = null, dsnArgs: DsnArgs | null = null, sessionParams: SessionParams = {}): SessionOpener {
-    let checked: CheckedConfig | undefined;
-    let config: Config | undefined;
-    const open = async (mode: 'new' | 'load', request: Query | ClaimedRequest, remoteAddr: string | undefined): Promise<Session> => {
-      try {
-        if (!checked) {
-          // The same checks and messages as Session.new(dsn, request, dsnArgs, sessionParams).
-          const parsed = parseConstructorArgs(mode, [dsn, null, dsnArgs, sessionParams]);
-          checked = checkConfig(parsed.dsn, parsed.dsnArgs, parsed.sessionParams);
-        }
-        refuseGuessableIds(checked, 'a request was given');
-        // Looked up on every open (a map lookup): closeAllDrivers() may have closed the last one.
-        const driver = await getDriver(checked.resolved.driver, checked.driverArgs, checked.driverKey);
-        if (config?.driver !== driver) config = { ...checked, driver };
-        const session = new Session(config, isClaimedRequest(request) ? request.request : request, remoteAddr);
-        session.#refuseWithoutAddress();
-        await session.#open(mode, session.#claimFrom(request));
-        lastError = '';
-        return session;
-      } catch (error) {
-        return fail(error);
-      }
-    };
-    return {
-      newSession: (request, remoteAddr) => open('new', request, remoteAddr),
-      loadSession: (request, remoteAddr) => open('load', request, remoteAddr),
-    };
+    return makeOpener(dsn, dsnArgs, sessionParams, Session.#open);
   }
 
-  /**
-   * ipMatch binds a session to the address that created it. A request whose address is not
-   * known (a WHATWG Request carries none) would create sessions bound to nothing, and load
-   * them from anywhere: refused, rather than silently doing nothing. A string sid (server
-   * code) is trusted and not checked.
-   */
-  #refuseWithoutAddress(): void {
-    if (!(this.#config.sessionParams.ipMatch ?? defaultIpMatch) || this.#remoteAddr !== undefined) return;
-    throw new SessionError(
-      'INVALID_ARGUMENT',
-      'ipMatch is on, but this request carries no client address (a WHATWG Request has none), so the session cannot be bound to one: pass the address as sessionParams.remoteAddr or the remoteAddr option of the adapter, session context, route handler, proxy or getSession, or set sessionParams.trustProxy behind a proxy that sets X-Forwarded-For',
-    );
-  }
-
-  #claimFrom(sidOrQuery: unknown): string | undefined {
-    let claim: string | undefined;
-    if (isClaimedRequest(sidOrQuery)) {
-      // Decided by the caller from a session it holds: a cookie value, signed like the cookie.
-      claim = sidOrQuery.claim;
-      if (claim !== undefined && this.#config.secrets) claim = unsignId(claim, this.#config.secrets);
-    } else if (typeof sidOrQuery === 'string') claim = sidOrQuery;
-    else if (typeof sidOrQuery === 'number' || typeof sidOrQuery === 'bigint') claim = String(sidOrQuery);
-    else if (typeof sidOrQuery === 'object' && sidOrQuery !== null) {
-      claim = readClaim(sidOrQuery as Query, this.name(), this.#config.sessionParams.idFrom ?? ['cookie']);
-      // Signed ids: an unsigned or forged cookie/param is no claim; nothing is looked up.
-      // A string sid is the caller's own trusted id (find, jobs) and is taken as it is.
-      if (claim !== undefined && this.#config.secrets) claim = unsignId(claim, this.#config.secrets);
-    } else if (sidOrQuery !== null && sidOrQuery !== undefined) {
-      throw new SessionError('INVALID_ARGUMENT', `the session id must be a string or a request (Query), got ${typeof sidOrQuery}`);
-    }
-    // Strict ids: a claim of the wrong shape is no claim; it never reaches the driver.
-    return claim !== undefined && this.#isAcceptableId(claim) ? claim : undefined;
-  }
-
-  #isAcceptableId(id: string): boolean {
-    const generator = this.#config.idGenerator;
-    return generator.isValidId ? generator.isValidId(id) : GENERIC_ID.test(id);
-  }
-
-  /** `sessionParams.compat: 'cgi-session'`: the store is shared with Perl's CGI::Session. */
-  #perl(): boolean {
-    return this.#config.sessionParams.compat === 'cgi-session';
-  }
-
-  #now(): number {
-    const now = this.#config.sessionParams.now;
-    return Math.floor((now ? now() : Date.now()) / 1000);
-  }
-
-  #driverName(): string {
-    return this.#config.resolved.driver;
+  /** One session of `config` for a request or a sid, loaded (and with `new`, created). */
+  static async #open(config: Config, mode: OpenMode, sidOrQuery: unknown, remoteAddr: string | undefined): Promise<Session> {
+    const query = isClaimedRequest(sidOrQuery) ? sidOrQuery.request : typeof sidOrQuery === 'object' && sidOrQuery !== null ? (sidOrQuery as Query) : undefined;
+    if (query) refuseGuessableIds(config, 'a request was given');
+    const session = new Session(config, query, remoteAddr);
+    if (query) refuseWithoutAddress(config, session.#remoteAddr);
+    await session.#load(mode, claimOf(sidOrQuery, config, session.name()));
+    succeeded();
+    return session;
   }
 
   /**
@@ -250,53 +158,41 @@ export class Session {
     return this.#config.sessionParams.hashIds && id !== this.#storedKey ? hashId(id) : id;
   }
 
-
-  #freeze(table: SessionTable): RawSession {
-    return freezeTable(this.#config.format, table, this.#storeKey(table[ID] as string));
-  }
-
-  /** A stored copy read back; under find() the key visited is the stored id as it is. */
-  #thaw(raw: StoredRecord, id: string): { table: SessionTable; storedAtime: number } {
-    return thawRecord(this.#config.format, raw, id, this.#storeKey(id));
-  }
-
-  #maxAgeSeconds(): number | undefined {
-    return maxAgeSeconds(this.#config.sessionParams);
+  #now(): number {
+    const now = this.#config.sessionParams.now;
+    return Math.floor((now ? now() : Date.now()) / 1000);
   }
 
   /** Loads the claimed session, applying ip matching and both expiries (S40–S43, S73). */
-  async #open(mode: Mode, claim: string | undefined): Promise<'ok' | 'skipped'> {
+  async #load(mode: OpenMode | 'find', claim: string | undefined): Promise<'ok' | 'skipped'> {
     this.#findMode = mode === 'find';
     if (mode === 'find') this.#storedKey = claim;
     const now = this.#now();
     if (claim !== undefined) {
-      const { driver } = this.#config;
-      const raw = await storeCall(this.#driverName(), 'retrieve', () => driver.retrieve(this.#storeKey(claim)));
+      const key = this.#storeKey(claim);
+      const raw = await retrieveRecord(this.#config, key);
       if (raw !== null) {
-        const { table, storedAtime } = this.#thaw(raw, claim);
-        const ipMatch = this.#config.sessionParams.ipMatch ?? defaultIpMatch;
+        const { table, storedAtime } = thawRecord(this.#config.format, raw, claim, key);
         const storedAddr = getKey(table, REMOTE_ADDR);
         if (isTombstone(table)) {
           // find() walks every key, tombstones included: never a session; purged once over.
           const expired = tombstoneExpired(table, now);
-          if (expired) await this.#removeExpired(claim, now);
+          if (expired) await removeIfExpired(this.#config, key, claim, now);
           if (mode === 'find') return 'skipped';
           if (!expired) throw staleError(claim);
-        } else if (ipMatch && storedAddr !== undefined && storedAddr !== (this.#remoteAddr ?? '')) {
+        } else if (ipMatchOf(this.#config) && storedAddr !== undefined && storedAddr !== (this.#remoteAddr ?? '')) {
           // S59: find never deletes for a mismatch, it skips.
           if (mode === 'find') return 'skipped';
           // S73: another address is refused, and the stored copy is deleted.
-          await storeCall(this.#driverName(), 'remove', () => driver.remove(this.#storeKey(claim)));
+          await removeRecord(this.#config, key);
+        } else if (isExpiredRecord(this.#config, table, storedAtime, now)) {
+          await removeIfExpired(this.#config, key, claim, now);
+          this.#isExpired = true;
         } else {
-          if (this.#isPastExpiry(table, storedAtime, now)) {
-            await this.#removeExpired(claim, now);
-            this.#isExpired = true;
-          } else {
-            this.#adopt(table, storedAtime, now);
-            // Perl never bumps _SESSION_VERSION: Session.update compares the data itself.
-            if (this.#perl()) this.#loadedData = dataOf(raw);
-            return 'ok';
-          }
+          this.#adopt(table, storedAtime, now);
+          // Perl never bumps _SESSION_VERSION: Session.update compares the data itself.
+          if (isPerl(this.#config)) this.#loadedData = dataOf(raw);
+          return 'ok';
         }
       } else if (mode !== 'find' && (await this.#isStale(claim, now))) {
         throw staleError(claim);
@@ -307,29 +203,21 @@ export class Session {
   }
 
   /**
-   * Whether a request's claimed id was regenerated or deleted less than `staleGrace` ago: its
-   * tombstone is stored. Only requests are checked (a browser's in-flight write racing a login
-   * or logout); a string sid is the caller's own and keeps CGI::Session's "unknown id: new session".
+   * Whether a request's claimed id was regenerated or deleted less than `staleGrace` ago. Only
+   * requests are checked (a browser's in-flight write racing a login or logout); a string sid
+   * is the caller's own and keeps CGI::Session's "unknown id: new session".
    */
   async #isStale(id: string, now: number): Promise<boolean> {
-    if (this.#query === undefined) return false;
-    return hasLiveTombstone(this.#tombstones(), this.#storeKey(id), now);
+    return this.#query !== undefined && wasReplacedRecently(this.#config, this.#storeKey(id), now);
   }
 
   /**
-   * Before an id is removed by regenerate() or delete(): a tombstone in its place for the grace
-   * period (written first, so no request can find neither). Only a request's session leaves
-   * one: its response brings the browser the newer cookie, whereas a job or an admin removing
-   * a session by id sends none, and that browser must get a fresh session at once.
+   * Only a request's session leaves a tombstone: its response brings the browser the newer
+   * cookie, whereas a job or an admin removing a session by id sends none, and that browser
+   * must get a fresh session at once.
    */
   async #leaveTombstone(id: string): Promise<void> {
-    const grace = parseDuration(this.#config.sessionParams.staleGrace ?? DEFAULT_STALE_GRACE);
-    if (grace <= 0 || this.#query === undefined) return;
-    await leaveTombstone(this.#tombstones(), this.#storeKey(id), this.#now(), grace);
-  }
-
-  #tombstones(): TombstoneStore {
-    return { driver: this.#config.driver, driverName: this.#driverName(), serializer: this.#config.serializer };
+    if (this.#query !== undefined) await leaveTombstoneFor(this.#config, this.#storeKey(id), this.#now());
   }
 
   /** A flush that found its session gone: STALE when a request's id was replaced just now. */
@@ -344,38 +232,14 @@ export class Session {
     return stale ? staleError(id) : goneError(id);
   }
 
-  /** S40, S42: idle expiry from the stored atime; maxAge from ctime. */
-  #isPastExpiry(table: SessionTable, storedAtime: number, now: number): boolean {
-    return isPastExpiry({ atime: storedAtime, ctime: table[CTIME] as number, etime: getKey(table, ETIME), maxAge: this.#maxAgeSeconds() }, now);
-  }
-
-  /**
-   * S41: removes an expired session, but only while the stored copy is still expired: another
-   * request that loaded it just before the expiry may have flushed a fresh atime since we read
-   * it, and a plain remove would destroy that live session.
-   */
-  async #removeExpired(claim: string, now: number): Promise<void> {
-    const { driver } = this.#config;
-    const key = this.#storeKey(claim);
-    await storeCall(this.#driverName(), 'remove', () => driver.update(key, (current) => {
-      if (current === null) return { action: 'keep' };
-      const { table, storedAtime } = this.#thaw(current, claim);
-      return this.#isPastExpiry(table, storedAtime, now) ? { action: 'remove' } : { action: 'keep' };
-    }));
-  }
-
   #adopt(table: SessionTable, storedAtime: number, now: number): void {
     setKey(table, ATIME, storedAtime);
     this.#table = table;
-    this.#loadedVersion = typeof table[VERSION] === 'number' ? table[VERSION] : 0;
-    // S43: per-param idle expiry, measured from the stored atime, applied before load returns.
-    // A reserved name in the list (only a hand-made or hostile record has one) is never
-    // cleared, as clear() never clears one (S29): the id, times and list stay whole.
-    for (const [name, seconds] of Object.entries(expireList(table))) {
-      if (typeof seconds === 'number' && storedAtime + seconds <= now && Object.hasOwn(table, name) && !isReserved(name)) {
-        delete table[name];
-        this.#changes.cleared.add(name);
-      }
+    this.#loadedVersion = versionOf(table);
+    // S43: per-param idle expiry, applied before load returns.
+    for (const name of expiredParams(table, storedAtime, now)) {
+      delete table[name];
+      this.#changes.cleared.add(name);
     }
     // S57: find() hands over sessions without moving their atime.
     if (!this.#findMode) {
@@ -390,8 +254,7 @@ export class Session {
       id = await this.#config.idGenerator.generateId(this.#config.dsnArgs, claim);
     } catch (error) {
       // S2: a custom generator's plain Error still reaches the caller as a SessionError.
-      if (error instanceof SessionError) throw error;
-      throw new SessionError('ID_GENERATION', `id generator "${this.#config.resolved.id}" failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+      throw idGenerationError(this.#config.resolved.id, error);
     }
     if (typeof id !== 'string' || id === '') {
       throw new SessionError('ID_GENERATION', `id generator "${this.#config.resolved.id}" returned no id`);
@@ -401,7 +264,7 @@ export class Session {
     setKey(table, CTIME, now);
     setKey(table, ATIME, now);
     // Perl CGI::Session always stores the address, "" when unknown (its -ip_match compares them).
-    if (this.#remoteAddr !== undefined || this.#perl()) setKey(table, REMOTE_ADDR, this.#remoteAddr ?? '');
+    if (this.#remoteAddr !== undefined || isPerl(this.#config)) setKey(table, REMOTE_ADDR, this.#remoteAddr ?? '');
     this.#table = table;
     this.#isNew = true;
     this.#isExpired = false;
@@ -439,43 +302,17 @@ export class Session {
     try {
       const { dsn, code, dsnArgs, sessionParams } = parseFindArgs(args);
       const config = await resolveConfig(dsn, dsnArgs, sessionParams);
-      const report: FindReport = { visited: 0, purged: 0, failed: [] };
-      // Each id is handled as the driver's walk yields it, never gathered into a list first:
-      // a store of a million sessions is walked in the memory of one page of ids. Sessions
-      // created while the walk runs (a regenerate inside `code`) may or may not be visited.
-      let stopped: { error: unknown } | undefined;
-      const visit = async (id: string) => {
-        const session = new Session(config, undefined);
-        try {
-          if ((await session.#open('find', id)) === 'skipped') return;
-        } catch (error) {
-          report.failed.push({ id, error });
-          return;
-        }
-        if (session.#table === null && !session.#isExpired) return; // removed meanwhile
-        report.visited += 1;
-        if (session.#isExpired) report.purged += 1;
-        await (code as FindCallback)(session);
-        await session.flush();
-      };
-      try {
-        await storeCall(config.resolved.driver, 'traverse', () => config.driver.traverse(async (id) => {
-          try {
-            await visit(id);
-          } catch (error) {
-            // `code` or a flush failed: end the walk with that error as it is, not as the
-            // driver's ("traverse failed").
-            stopped = { error };
-            throw error;
-          }
-        }));
-      } catch (error) {
-        throw stopped ? stopped.error : error;
-      }
-      return report;
+      return await walkSessions(config, (id) => Session.#visit(config, id), code);
     } catch (error) {
       return fail(error);
     }
+  }
+
+  /** A stored session as find() hands it over; undefined: a tombstone, skipped, or removed meanwhile. */
+  static async #visit(config: Config, id: string): Promise<Session | undefined> {
+    const session = new Session(config, undefined);
+    if ((await session.#load('find', id)) === 'skipped') return undefined;
+    return session.#table === null && !session.#isExpired ? undefined : session;
   }
 
   /**
@@ -483,29 +320,16 @@ export class Session {
    * freshly loaded session until its flush lands on the copy it read. For counters and carts.
    */
   static async update(sidOrQuery: string | Query | ClaimedRequest, fn: (session: Session) => void | Promise<void>, options: UpdateOptions = {}): Promise<Session> {
-    if (typeof fn !== 'function') {
-      return fail(new SessionError('INVALID_ARGUMENT', 'update(): the 2nd argument must be a function that changes the session'));
-    }
-    const retries = options.retries ?? 100;
-    if (typeof retries !== 'number' || !(Number.isInteger(retries) || retries === Infinity) || retries < 0) {
-      return fail(new SessionError('INVALID_ARGUMENT', `update(): options.retries must be a whole number >= 0 (or Infinity), got ${typeof retries === 'string' ? JSON.stringify(retries) : String(retries)}`));
-    }
-    for (let attempt = 0; ; attempt++) {
-      const session = await Session.new(options.dsn ?? null, sidOrQuery, options.dsnArgs ?? null, options.sessionParams ?? {});
-      try {
-        await fn(session);
-      } catch (error) {
-        // Not retried (it is not a lost race), nothing is flushed; errstr() tells, as for any failure.
-        return fail(error);
-      }
-      try {
-        await session.#flush({ expectVersion: session.#loadedVersion, expectData: session.#loadedData });
-        return session;
-      } catch (error) {
-        if (!(error instanceof SessionError) || error.code !== 'CONFLICT' || attempt >= retries) return fail(error);
-        const ceiling = Math.min(2 ** attempt, 64);
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
-      }
+    try {
+      return await retryOnConflict(
+        fn,
+        options.retries ?? 100,
+        () => Session.new(options.dsn ?? null, sidOrQuery, options.dsnArgs ?? null, options.sessionParams ?? {}),
+        (session) => session.#flush({ expectVersion: session.#loadedVersion, expectData: session.#loadedData }),
+      );
+    } catch (error) {
+      // A failure of `fn` is not retried and nothing is flushed; errstr() tells, as for any failure.
+      return fail(error);
     }
   }
 
@@ -516,17 +340,15 @@ export class Session {
   }
 
   static errstr(): string {
-    return lastError;
+    return lastErrorMessage();
   }
 
   static name(newName?: string): string {
-    if (newName !== undefined) defaultName = checkCookieName(newName);
-    return defaultName;
+    return processName(newName);
   }
 
   static ipMatch(on?: boolean): boolean {
-    if (on !== undefined) defaultIpMatch = Boolean(on);
-    return defaultIpMatch;
+    return processIpMatch(on);
   }
 
   /** Closes every store connection opened through a DSN (pools, clients), e.g. before exit. */
@@ -586,32 +408,27 @@ export class Session {
   param(named: { '-name': string; '-value'?: unknown }): unknown;
   param(values: Record<string, unknown>): number;
   param(...args: unknown[]): unknown {
-    const [first, second] = args;
-    if (args.length === 0) return this.#table === null ? [] : publicNames(this.#table);
-    if (typeof first === 'string') {
-      if (args.length === 1) return this.#table === null ? undefined : getKey(this.#table, first);
-      return this.#setParam(first, second);
-    }
-    if (first !== null && typeof first === 'object' && !Array.isArray(first)) {
-      const record = first as Record<string, unknown>;
-      if (Object.hasOwn(record, '-name')) {
-        const name = String(record['-name']);
-        // S23: the named read may see private keys (read-only).
-        if (!Object.hasOwn(record, '-value')) return this.#table === null ? undefined : getKey(this.#table, name);
-        return this.#setParam(name, record['-value']);
-      }
-      let count = 0;
-      for (const name of Object.keys(record)) {
-        if (isReserved(name)) {
-          warn(`param(): "${name}" is reserved and was not set`);
-          continue;
+    const call = parseParamArgs(args);
+    switch (call.kind) {
+      case 'names':
+        return this.#table === null ? [] : publicNames(this.#table);
+      case 'get':
+        return this.#table === null ? undefined : getKey(this.#table, call.name);
+      case 'set':
+        return this.#setParam(call.name, call.value);
+      case 'setMany': {
+        let count = 0;
+        for (const name of Object.keys(call.values)) {
+          if (isReserved(name)) {
+            warn(`param(): "${name}" is reserved and was not set`);
+            continue;
+          }
+          this.#setParam(name, call.values[name]);
+          count += 1;
         }
-        this.#setParam(name, record[name]);
-        count += 1;
+        return count;
       }
-      return count;
     }
-    throw new SessionError('INVALID_ARGUMENT', 'param(): expected (), (name), (name, value), ({ "-name": n, "-value": v }) or ({ name: value, ... })');
   }
 
   #setParam(name: string, value: unknown): unknown {
@@ -673,7 +490,7 @@ export class Session {
     const list = { ...expireList(table) };
     if (seconds === 0) delete list[name];
     else setKey(list, name, seconds); // an own key, even "__proto__"
-    setExpireList(table, list, this.#perl());
+    setExpireList(table, list, isPerl(this.#config));
     this.#changes.expireList.set(name, seconds === 0 ? null : seconds);
     return undefined;
   }
@@ -691,7 +508,7 @@ export class Session {
   expiresAt(): number | undefined {
     if (this.#table === null) return undefined;
     const atime = this.atime() ?? this.#now();
-    return sessionExpiresAt({ atime, ctime: this.ctime() ?? atime, etime: this.expire(), maxAge: this.#maxAgeSeconds() });
+    return sessionExpiresAt({ atime, ctime: this.ctime() ?? atime, etime: this.expire(), maxAge: maxAgeSeconds(this.#config.sessionParams) });
   }
 
   /** Per-param expiry instants (atime + seconds) for params with `expire(name, t)`. */
@@ -719,31 +536,14 @@ export class Session {
   saveParam(query?: Query | null, names?: string[]): void {
     const source = query ?? this.#query;
     if (!source) throw new SessionError('INVALID_ARGUMENT', 'saveParam(): no query given and the session was not made from one');
-    const wanted = names ?? readParamNames(source);
-    for (const name of wanted) {
-      const values = readParamValues(source, name);
-      if (values.length === 0) continue;
-      this.#setParam(name, values.length === 1 ? values[0] : values);
-    }
+    for (const [name, value] of paramsOfQuery(source, names)) this.#setParam(name, value);
   }
 
   /** S21: copies the session's public params into the query with `q.param(name, value)`. */
   loadParam(query?: Query | null, names?: string[]): void {
     const target = query ?? this.#query;
     if (!target) throw new SessionError('INVALID_ARGUMENT', 'loadParam(): no query given and the session was not made from one');
-    const wanted = names ?? this.param();
-    for (const name of wanted) {
-      const value = this.param(name);
-      if (value === undefined || isReserved(name)) continue;
-      if (target instanceof URLSearchParams || (typeof FormData !== 'undefined' && target instanceof FormData)) {
-        target.delete(name);
-        for (const item of Array.isArray(value) ? value : [value]) target.append(name, String(item));
-      } else if (typeof (target as CgiLikeQuery).param === 'function') {
-        (target as CgiLikeQuery).param!(name, value);
-      } else {
-        throw new SessionError('INVALID_ARGUMENT', 'loadParam(): the query has no param(name, value) to write to');
-      }
-    }
+    writeParamsToQuery(target, (names ?? this.param()).map((name): [string, unknown] => [name, this.param(name)]));
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -772,25 +572,11 @@ export class Session {
     this.#changes.atime = true;
   }
 
-  #hasDataChanges(c: Changes): boolean {
-    return c.set.size > 0 || c.cleared.size > 0 || c.etime || c.expireList.size > 0 || this.#previousId !== undefined || this.#pendingId !== undefined;
-  }
-
-  #meta(table: SessionTable): StoreMeta {
-    return storeMeta(table, this.#maxAgeSeconds());
-  }
-
-
-  /** Applies this object's changes onto the stored table (S54: the later flush wins per param). */
-  #mergeOnto(stored: SessionTable, changes: Changes): SessionTable {
-    return applyChanges(stored, this.#table as SessionTable, changes, this.#perl());
-  }
-
   /** S47, S48, S54: writes this object's changes onto the latest stored copy, atomically. */
   flush(): Promise<void> {
     if (this.#readOnly !== undefined) {
       // Read-only: nothing is written; a change made meanwhile is a mistake worth an error.
-      if (this.#content() === this.#readOnly.content) return Promise.resolve();
+      if (readOnlyContent(this.#table, this.#config.serializer) === this.#readOnly.content) return Promise.resolve();
       return Promise.reject(new SessionError('INVALID_ARGUMENT', `flush(): ${this.#readOnly.reason}`));
     }
     const hooks = this.#hooks;
@@ -806,24 +592,8 @@ export class Session {
    * may read but cannot send a cookie, such as a Next.js server component.
    */
   readOnly(reason: string): this {
-    this.#readOnly = { reason, content: this.#content() };
+    this.#readOnly = { reason, content: readOnlyContent(this.#table, this.#config.serializer) };
     return this;
-  }
-
-  /**
-   * The table minus what every load moves (the access time), as this session's serializer
-   * writes it (so any value it can store compares, a BigInt too): what a read-only session
-   * may not change. A value it cannot write is a change.
-   */
-  #content(): string {
-    if (this.#table === null) return 'null';
-    const { [ATIME]: _atime, ...rest } = this.#table;
-    try {
-      const data = this.#config.serializer.freeze(rest);
-      return typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
-    } catch {
-      return `unwritable ${Math.random()}`;
-    }
   }
 
   isReadOnly(): boolean {
@@ -855,21 +625,17 @@ export class Session {
   async #flushOnce(options: FlushOptions): Promise<void> {
     const table = this.#table;
     if (table === null) return; // S51
-    const { driver } = this.#config;
-    const driverName = this.#driverName();
-    const id = this.id() as string;
-
     if (this.#deleted) {
       // S50: a never-stored session has nothing to remove.
       if (!this.#isNew) {
+        const id = this.id() as string;
         await this.#leaveTombstone(this.#previousId ?? id);
-        await storeCall(driverName, 'remove', () => driver.remove(this.#storeKey(this.#previousId ?? id)));
-        if (this.#previousId !== undefined) await storeCall(driverName, 'remove', () => driver.remove(this.#storeKey(id)));
+        await removeRecord(this.#config, this.#storeKey(this.#previousId ?? id));
+        if (this.#previousId !== undefined) await removeRecord(this.#config, this.#storeKey(id));
       }
       this.#empty();
       return;
     }
-
     // What this flush writes; params changed while it runs stay in #changes for the next one.
     const changes = this.#changes;
     this.#changes = noChanges();
@@ -881,104 +647,78 @@ export class Session {
     }
   }
 
-  async #write(table: SessionTable, changes: Changes, options: FlushOptions): Promise<void> {
+  async #write(table: SessionTable, changes: ChangeSet, options: FlushOptions): Promise<void> {
     const { driver } = this.#config;
-    const driverName = this.#driverName();
-    const id = this.id() as string;
-    if (!this.#isNew && !this.#hasDataChanges(changes)) {
+    const driverName = this.#config.resolved.driver;
+    const changesData = changes.set.size > 0 || changes.cleared.size > 0 || changes.etime || changes.expireList.size > 0;
+    if (!this.#isNew && !changesData && this.#previousId === undefined && this.#pendingId === undefined) {
       if (!changes.atime) return; // S48
-      const meta = this.#meta(table);
-      // Sharing a store with Perl, which reads atime only from the data: write it there.
-      if (driver.touch && !this.#perl()) {
-        const found = await storeCall(driverName, 'touch', () => driver.touch!(this.#storeKey(id), meta));
+      // Only the access time moved: a touch, where the driver has one. Sharing a store with
+      // Perl, which reads atime only from the data, it is written there.
+      if (driver.touch && !isPerl(this.#config)) {
+        const id = this.id() as string;
+        const found = await storeCall(driverName, 'touch', () => driver.touch!(this.#storeKey(id), storeMeta(table, maxAgeSeconds(this.#config.sessionParams))));
         if (!found) throw await this.#goneOrStale(id);
         return;
       }
     }
-
-    if (this.#pendingId) {
-      const pending = this.#pendingId;
-      let next: string;
-      try {
-        next = await pending;
-      } catch (error) {
-        // Ask the generator again at the next flush, instead of failing on this promise for ever.
-        if (this.#pendingId === pending) this.#pendingId = handled(Promise.resolve().then(() => this.#config.idGenerator.generateId(this.#config.dsnArgs)));
-        if (error instanceof SessionError) throw error;
-        throw new SessionError('ID_GENERATION', `regenerate(): id generator "${this.#config.resolved.id}" failed: ${(error as Error)?.message ?? String(error)}; nothing was written, the next flush tries again`, { cause: error });
-      }
-      setKey(table, ID, next);
-      this.#pendingId = undefined;
-    }
+    await this.#settleRegeneratedId(table);
     const newId = this.id() as string;
     const sourceId = this.#previousId ?? newId;
-    let written: SessionTable | undefined;
-    let writtenData: RawSession | undefined;
-    const merge: Merge = (current) => {
-      let base: SessionTable;
-      if (current === null) {
-        // Never resurrect what another request deleted or regenerated (DESIGN "GONE"). No side
-        // effect here: a driver may run merge on a guess (redis: "not stored yet") and retry.
-        if (!this.#isNew) throw goneError(sourceId);
-        if (options.expectVersion !== undefined && options.expectVersion !== 0) throw this.#conflict(sourceId);
-        base = copyTable(table);
-      } else {
-        if (options.expectData !== undefined && !sameData(dataOf(current), options.expectData)) throw this.#conflict(sourceId);
-        base = this.#thaw(current, sourceId).table;
-        const storedVersion = typeof base[VERSION] === 'number' ? base[VERSION] : 0;
-        if (options.expectVersion !== undefined && storedVersion !== options.expectVersion) throw this.#conflict(sourceId);
-        base = this.#mergeOnto(base, changes);
-      }
-      setKey(base, ID, newId);
-      setKey(base, VERSION, ((typeof base[VERSION] === 'number' ? base[VERSION] : 0) as number) + 1);
-      const data = this.#freeze(base);
-      checkSizeOnFlush({ data, current, table: base, setNames: changes.set, serializer: this.#config.serializer, limits: this.#config.limits });
-      written = base;
-      writtenData = data;
-      if (sourceId !== newId) return { action: 'remove' };
-      return { action: 'store', data, meta: this.#meta(base) };
-    };
-
+    const { merge, written } = flushMerge(this.#config, {
+      table, changes, isNew: this.#isNew, sourceId, newId, sourceKey: this.#storeKey(sourceId), newKey: this.#storeKey(newId), ...options,
+    });
     if (sourceId !== newId && !this.#isNew) await this.#leaveTombstone(sourceId);
     try {
-      await storeCall(driverName, 'flush', async () => {
-        await driver.update(this.#storeKey(sourceId), merge);
-      });
+      await storeCall(driverName, 'flush', () => driver.update(this.#storeKey(sourceId), merge));
     } catch (error) {
       if (error instanceof SessionError && error.code === 'GONE') throw await this.#goneOrStale(sourceId);
       throw error;
     }
-    if (!written) return;
+    const result = written();
+    if (!result) return;
     if (sourceId !== newId) {
       // Regenerated: the merged table was removed under the old id; store it under the new one.
-      const merged = written;
       try {
-        const data = writtenData ?? this.#freeze(merged);
-        const meta = this.#meta(merged);
-        await storeCall(driverName, 'store', () => driver.store(this.#storeKey(newId), data, meta));
+        const meta = storeMeta(result.table, maxAgeSeconds(this.#config.sessionParams));
+        await storeCall(driverName, 'store', () => driver.store(this.#storeKey(newId), result.data, meta));
       } catch (error) {
         // The old id is gone already: keep the merged copy as a session not stored yet, so the
         // next flush stores it under the new id instead of failing GONE and losing it (S53).
-        this.#settle(merged);
+        this.#settle(result.table);
         this.#loadedVersion = 0;
         this.#isNew = true;
         throw error;
       }
     }
-    this.#settle(written);
-    this.#loadedVersion = written[VERSION] as number;
+    this.#settle(result.table);
+    this.#loadedVersion = versionOf(result.table);
     this.#isNew = false; // S46
+  }
+
+  /** A regenerate() whose generator is async: its id, awaited before the flush writes. */
+  async #settleRegeneratedId(table: SessionTable): Promise<void> {
+    const pending = this.#pendingId;
+    if (!pending) return;
+    let next: string;
+    try {
+      next = await pending;
+    } catch (error) {
+      // Ask the generator again at the next flush, instead of failing on this promise for ever.
+      if (this.#pendingId === pending) this.#pendingId = handled(Promise.resolve().then(() => this.#config.idGenerator.generateId(this.#config.dsnArgs)));
+      const failure = idGenerationError(this.#config.resolved.id, error, 'regenerate(): ');
+      if (failure === error) throw failure;
+      throw new SessionError('ID_GENERATION', `${failure.message}; nothing was written, the next flush tries again`, { cause: error });
+    }
+    setKey(table, ID, next);
+    this.#pendingId = undefined;
   }
 
   /** Adopts what a flush wrote, with the changes made while it ran applied on top (S54). */
   #settle(written: SessionTable): void {
     const during = this.#changes;
-    this.#table = hasChanges(during) ? this.#mergeOnto(written, during) : written;
+    this.#table = hasChanges(during) ? applyChanges(written, this.#table as SessionTable, during, isPerl(this.#config)) : written;
     this.#previousId = undefined;
-  }
-
-  #conflict(id: string): SessionError {
-    return new SessionError('CONFLICT', `session "${id}" changed since it was loaded`);
   }
 
   #empty(): void {
@@ -1016,7 +756,7 @@ export class Session {
   /** S65: this session's cookie name (its own, else the process default). */
   name(newName?: string): string {
     if (newName !== undefined) this.#name = checkCookieName(newName);
-    return this.#name ?? defaultName;
+    return this.#name ?? processName();
   }
 
   query(): Query | undefined {
@@ -1069,7 +809,6 @@ export class Session {
     });
   }
 
-
   /** S70: Set-Cookie + Content-Type (+ Cache-Control: no-store, as a cached Set-Cookie leaks). */
   header(init: HeaderOptions = {}): Headers {
     const headers = new Headers(init.headers);
@@ -1098,14 +837,4 @@ export interface FlushHooks {
   skip?(session: Session): boolean;
   /** Runs after the store took the flush; a failure fails the flush. */
   stored?(session: Session): void | Promise<void>;
-}
-
-
-
-function goneError(id: string): SessionError {
-  return new SessionError('GONE', `session "${id}" was deleted or regenerated by another request after this one loaded it; nothing was written`);
-}
-
-function staleError(id: string): SessionError {
-  return new SessionError('STALE', `session "${id}" was replaced moments ago (regenerate() at a login, or delete() at a logout) and this request still carries its old cookie; no session was created and no cookie is sent: retry with the browser's current cookie`);
 }

@@ -56,3 +56,24 @@ export function parseFindArgs(args: unknown[]): { dsn: string | null; code: Find
   }
   return { dsn: (dsn as string | null | undefined) ?? null, code: code as FindCallback, dsnArgs: (dsnArgs ?? {}) as DsnArgs, sessionParams: (sessionParams ?? {}) as SessionParams };
 }
+
+/** `param()`'s call shapes (S22–S28), told apart once. */
+export type ParamCall =
+  | { kind: 'names' }
+  | { kind: 'get'; name: string }
+  | { kind: 'set'; name: string; value: unknown }
+  | { kind: 'setMany'; values: Record<string, unknown> };
+
+export function parseParamArgs(args: unknown[]): ParamCall {
+  const [first, second] = args;
+  if (args.length === 0) return { kind: 'names' };
+  if (typeof first === 'string') return args.length === 1 ? { kind: 'get', name: first } : { kind: 'set', name: first, value: second };
+  if (first !== null && typeof first === 'object' && !Array.isArray(first)) {
+    const record = first as Record<string, unknown>;
+    if (!Object.hasOwn(record, '-name')) return { kind: 'setMany', values: record };
+    const name = String(record['-name']);
+    // S23: the named read may see private keys (read-only).
+    return Object.hasOwn(record, '-value') ? { kind: 'set', name, value: record['-value'] } : { kind: 'get', name };
+  }
+  throw new SessionError('INVALID_ARGUMENT', 'param(): expected (), (name), (name, value), ({ "-name": n, "-value": v }) or ({ name: value, ... })');
+}

@@ -98,3 +98,7 @@ export function checkCookieName(name: string): string {
 }
 
 
+/** `sessionParams.compat: 'cgi-session'`: the store is shared with Perl's CGI::Session. */
+export function isPerl(config: CheckedConfig): boolean {
+  return config.sessionParams.compat === 'cgi-session';
+}

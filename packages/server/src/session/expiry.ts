@@ -1,3 +1,6 @@
+import { expireList, isReserved } from '../sessionTable.js';
+import type { SessionTable } from '../sessionTable.js';
+
 /**
  * When a session expires: its idle expiry counted from the last access (S40; a negative one is
  * already past, S42; 0 or none: never), capped by `maxAge` counted from creation. One rule for
@@ -15,4 +18,17 @@ export function sessionExpiresAt(times: { atime: number; ctime: number; etime: u
 export function isPastExpiry(times: { atime: number; ctime: number; etime: unknown; maxAge: number | undefined }, now: number): boolean {
   const at = sessionExpiresAt(times);
   return at !== undefined && at <= now;
+}
+
+/**
+ * S43: the params whose own idle expiry (`expire(name, t)`, counted from the stored atime) has
+ * passed. A reserved name in the list (only a hand-made or hostile record has one) is never
+ * among them, as clear() never clears one (S29): the id, times and list stay whole.
+ */
+export function expiredParams(table: SessionTable, storedAtime: number, now: number): string[] {
+  const expired: string[] = [];
+  for (const [name, seconds] of Object.entries(expireList(table))) {
+    if (typeof seconds === 'number' && storedAtime + seconds <= now && Object.hasOwn(table, name) && !isReserved(name)) expired.push(name);
+  }
+  return expired;
 }
