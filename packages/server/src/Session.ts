@@ -7,43 +7,41 @@ import type { ClaimedRequest } from './query.js';
 import { serializeSessionCookie, sessionCookie } from './sessionCookie.js';
 import type { SessionCookie } from './sessionCookie.js';
 import { signId } from './signedId.js';
-import { hashId } from './hashId.js';
 import { sessionTag } from './sessionTag.js';
 import {
   ATIME, CTIME, ETIME, EXPIRE_LIST, ID, REMOTE_ADDR,
   copyTable, expireList, getKey, isReserved, publicNames, setExpireList, setKey,
 } from './sessionTable.js';
 import type { SessionTable } from './sessionTable.js';
-import { storeCall } from './storeCall.js';
 import { checkParamOnSet } from './sizeLimits.js';
-import { isTombstone, tombstoneExpired } from './tombstone.js';
-import type { CookieOptions, Driver, DsnArgs, FindReport, HeaderOptions, Query, RawSession, SessionParams } from './types.js';
-import { hasChanges, applyChanges, mergeChanges, noChanges } from './session/changeSet.js';
-import type { ChangeSet } from './session/changeSet.js';
-import { expiredParams, sessionExpiresAt } from './session/expiry.js';
+import type { CookieOptions, Driver, DsnArgs, FindReport, HeaderOptions, Query, SessionParams } from './types.js';
+import { sessionExpiresAt } from './session/expiry.js';
 import { parseConstructorArgs, parseFindArgs, parseParamArgs } from './session/arguments.js';
 import type { ConstructorArgs } from './session/arguments.js';
 import { checkCookieName, isPerl, refuseGuessableIds, resolveConfig } from './session/config.js';
 import type { Config } from './session/config.js';
-import { dataOf, freezeTable, maxAgeSeconds, storeMeta, thawRecord } from './session/storedRecord.js';
-import { claimOf, ipMatchOf, refuseWithoutAddress } from './session/claim.js';
-import { goneError, idGenerationError, staleError } from './session/errors.js';
-import { flushMerge, versionOf } from './session/flushMerge.js';
+import { maxAgeSeconds } from './session/storedRecord.js';
+import { claimOf, refuseWithoutAddress } from './session/claim.js';
+import { flushState } from './session/flush.js';
+import type { FlushOptions } from './session/flush.js';
 import { walkSessions } from './session/findWalk.js';
+import { createState, loadState } from './session/load.js';
 import { makeOpener } from './session/opener.js';
 import type { OpenMode, SessionOpener } from './session/opener.js';
 import { fail, lastErrorMessage, processIpMatch, processName, succeeded } from './session/processDefaults.js';
 import { paramsOfQuery, writeParamsToQuery } from './session/queryParams.js';
 import { readOnlyContent } from './session/readOnlyContent.js';
-import { isExpiredRecord, leaveTombstoneFor, removeIfExpired, removeRecord, retrieveRecord, wasReplacedRecently } from './session/storeOps.js';
+import { emptyState, handled, nowOf } from './session/state.js';
+import type { Scope, SessionState } from './session/state.js';
 import { retryOnConflict } from './session/updateLoop.js';
 export type { ConstructorArgs } from './session/arguments.js';
 export type { SessionOpener } from './session/opener.js';
 
-// The session object: its state (the table, what changed, what was stored) and CGI::Session's
-// API over it. The rules it applies live in session/ as small modules of their own: how it is
-// called (arguments), configured (config), claimed (claim), stored (storedRecord, storeOps),
-// expired (expiry), merged at a flush (changeSet, flushMerge), walked (findWalk).
+// The session object: CGI::Session's API over a SessionState (the table, what changed, what
+// was stored). What it does to the store lives in session/ as small modules of their own: how
+// it is called (arguments), configured (config), claimed (claim), loaded (load), flushed
+// (flush, flushMerge, changeSet), stored (storedRecord, storeOps), expired (expiry), walked
+// (findWalk).
 
 export interface UpdateOptions {
   dsn?: string | null;
@@ -51,23 +49,6 @@ export interface UpdateOptions {
   sessionParams?: SessionParams;
   /** How many times to retry after losing a race. @default 100 */
   retries?: number;
-}
-
-interface FlushOptions {
-  /** Compare-and-swap: fail with CONFLICT unless the stored version is still this one. */
-  expectVersion?: number;
-  /** The same on the stored data itself (compat: Perl rewrites it without a version). */
-  expectData?: RawSession;
-}
-
-/**
- * A promise flush() awaits later: marked handled now, so that a failure before the flush is not
- * an unhandled rejection (which ends a Node process); flush still sees the failure.
- */
-function handled<T>(promise: T | Promise<T>): Promise<T> {
-  const settled = Promise.resolve(promise);
-  settled.catch(() => undefined);
-  return settled;
 }
 
 function warn(message: string): void {
@@ -81,22 +62,9 @@ function warn(message: string): void {
 export class Session {
   readonly #config: Config;
   readonly #query: Query | undefined;
-  readonly #remoteAddr: string | undefined;
   #name: string | undefined;
-  #table: SessionTable | null = null;
-  #isNew = false;
-  #isExpired = false;
-  #deleted = false;
-  #changes: ChangeSet = noChanges();
-  #loadedVersion = 0;
-  /** compat: the stored data as loaded, for Session.update's compare-and-swap. */
-  #loadedData: RawSession | undefined;
-  /** The id this session was stored under before `regenerate()`; removed at flush. */
-  #previousId: string | undefined;
-  #pendingId: Promise<string> | undefined;
-  /** find() visits sessions: their atime stays, and the key visited is used as it is (hashIds). */
-  #findMode = false;
-  #storedKey: string | undefined;
+  readonly #scope: Scope;
+  readonly #s: SessionState = emptyState();
   /** The flush in progress: flushes of one object run one after another. */
   #flushing: Promise<unknown> = Promise.resolve();
   /** Set by readOnly(): why writing is refused, and the content flush() compares against. */
@@ -107,7 +75,13 @@ export class Session {
     this.#config = config;
     this.#query = query;
     this.#name = config.sessionParams.name;
-    this.#remoteAddr = remoteAddr ?? config.sessionParams.remoteAddr ?? remoteAddressOf(query, config.sessionParams.trustProxy ?? false);
+    this.#scope = {
+      config,
+      fromRequest: query !== undefined,
+      remoteAddr: remoteAddr ?? config.sessionParams.remoteAddr ?? remoteAddressOf(query, config.sessionParams.trustProxy ?? false),
+      visitedKey: undefined,
+      findMode: false,
+    };
   }
 
   // ---------------------------------------------------------------- construction
@@ -144,133 +118,10 @@ export class Session {
     const query = isClaimedRequest(sidOrQuery) ? sidOrQuery.request : typeof sidOrQuery === 'object' && sidOrQuery !== null ? (sidOrQuery as Query) : undefined;
     if (query) refuseGuessableIds(config, 'a request was given');
     const session = new Session(config, query, remoteAddr);
-    if (query) refuseWithoutAddress(config, session.#remoteAddr);
-    await session.#load(mode, claimOf(sidOrQuery, config, session.name()));
+    if (query) refuseWithoutAddress(config, session.#scope.remoteAddr);
+    await loadState(session.#scope, session.#s, mode, claimOf(sidOrQuery, config, session.name()));
     succeeded();
     return session;
-  }
-
-  /**
-   * The key the driver stores `id` under: the id, or with `hashIds` its SHA-256 (a key that
-   * find() visited is already one, and is used as it is).
-   */
-  #storeKey(id: string): string {
-    return this.#config.sessionParams.hashIds && id !== this.#storedKey ? hashId(id) : id;
-  }
-
-  #now(): number {
-    const now = this.#config.sessionParams.now;
-    return Math.floor((now ? now() : Date.now()) / 1000);
-  }
-
-  /** Loads the claimed session, applying ip matching and both expiries (S40–S43, S73). */
-  async #load(mode: OpenMode | 'find', claim: string | undefined): Promise<'ok' | 'skipped'> {
-    this.#findMode = mode === 'find';
-    if (mode === 'find') this.#storedKey = claim;
-    const now = this.#now();
-    if (claim !== undefined) {
-      const key = this.#storeKey(claim);
-      const raw = await retrieveRecord(this.#config, key);
-      if (raw !== null) {
-        const { table, storedAtime } = thawRecord(this.#config.format, raw, claim, key);
-        const storedAddr = getKey(table, REMOTE_ADDR);
-        if (isTombstone(table)) {
-          // find() walks every key, tombstones included: never a session; purged once over.
-          const expired = tombstoneExpired(table, now);
-          if (expired) await removeIfExpired(this.#config, key, claim, now);
-          if (mode === 'find') return 'skipped';
-          if (!expired) throw staleError(claim);
-        } else if (ipMatchOf(this.#config) && storedAddr !== undefined && storedAddr !== (this.#remoteAddr ?? '')) {
-          // S59: find never deletes for a mismatch, it skips.
-          if (mode === 'find') return 'skipped';
-          // S73: another address is refused, and the stored copy is deleted.
-          await removeRecord(this.#config, key);
-        } else if (isExpiredRecord(this.#config, table, storedAtime, now)) {
-          await removeIfExpired(this.#config, key, claim, now);
-          this.#isExpired = true;
-        } else {
-          this.#adopt(table, storedAtime, now);
-          // Perl never bumps _SESSION_VERSION: Session.update compares the data itself.
-          if (isPerl(this.#config)) this.#loadedData = dataOf(raw);
-          return 'ok';
-        }
-      } else if (mode !== 'find' && (await this.#isStale(claim, now))) {
-        throw staleError(claim);
-      }
-    }
-    if (mode === 'new') await this.#create(claim, now);
-    return 'ok';
-  }
-
-  /**
-   * Whether a request's claimed id was regenerated or deleted less than `staleGrace` ago. Only
-   * requests are checked (a browser's in-flight write racing a login or logout); a string sid
-   * is the caller's own and keeps CGI::Session's "unknown id: new session".
-   */
-  async #isStale(id: string, now: number): Promise<boolean> {
-    return this.#query !== undefined && wasReplacedRecently(this.#config, this.#storeKey(id), now);
-  }
-
-  /**
-   * Only a request's session leaves a tombstone: its response brings the browser the newer
-   * cookie, whereas a job or an admin removing a session by id sends none, and that browser
-   * must get a fresh session at once.
-   */
-  async #leaveTombstone(id: string): Promise<void> {
-    if (this.#query !== undefined) await leaveTombstoneFor(this.#config, this.#storeKey(id), this.#now());
-  }
-
-  /** A flush that found its session gone: STALE when a request's id was replaced just now. */
-  async #goneOrStale(id: string): Promise<SessionError> {
-    let stale = false;
-    try {
-      stale = await this.#isStale(id, this.#now());
-    } catch {
-      // The store failing now says nothing about the session: report what the flush saw.
-    }
-    this.#empty();
-    return stale ? staleError(id) : goneError(id);
-  }
-
-  #adopt(table: SessionTable, storedAtime: number, now: number): void {
-    setKey(table, ATIME, storedAtime);
-    this.#table = table;
-    this.#loadedVersion = versionOf(table);
-    // S43: per-param idle expiry, applied before load returns.
-    for (const name of expiredParams(table, storedAtime, now)) {
-      delete table[name];
-      this.#changes.cleared.add(name);
-    }
-    // S57: find() hands over sessions without moving their atime.
-    if (!this.#findMode) {
-      setKey(table, ATIME, now);
-      this.#changes.atime = true;
-    }
-  }
-
-  async #create(claim: string | undefined, now: number): Promise<void> {
-    let id: string;
-    try {
-      id = await this.#config.idGenerator.generateId(this.#config.dsnArgs, claim);
-    } catch (error) {
-      // S2: a custom generator's plain Error still reaches the caller as a SessionError.
-      throw idGenerationError(this.#config.resolved.id, error);
-    }
-    if (typeof id !== 'string' || id === '') {
-      throw new SessionError('ID_GENERATION', `id generator "${this.#config.resolved.id}" returned no id`);
-    }
-    const table: SessionTable = {};
-    setKey(table, ID, id);
-    setKey(table, CTIME, now);
-    setKey(table, ATIME, now);
-    // Perl CGI::Session always stores the address, "" when unknown (its -ip_match compares them).
-    if (this.#remoteAddr !== undefined || isPerl(this.#config)) setKey(table, REMOTE_ADDR, this.#remoteAddr ?? '');
-    this.#table = table;
-    this.#isNew = true;
-    this.#isExpired = false;
-    this.#deleted = false;
-    this.#loadedVersion = 0;
-    this.#changes = noChanges();
   }
 
   /**
@@ -278,11 +129,11 @@ export class Session {
    * live one, that same session.
    */
   async new(): Promise<Session> {
-    if (this.#table !== null && !this.#deleted) return this;
+    if (this.#s.table !== null && !this.#s.deleted) return this;
     const session = new Session(this.#config, this.#query);
     session.#name = this.#name;
     try {
-      await session.#create(undefined, session.#now());
+      await createState(session.#scope, session.#s, undefined, nowOf(session.#config));
     } catch (error) {
       return fail(error);
     }
@@ -311,8 +162,8 @@ export class Session {
   /** A stored session as find() hands it over; undefined: a tombstone, skipped, or removed meanwhile. */
   static async #visit(config: Config, id: string): Promise<Session | undefined> {
     const session = new Session(config, undefined);
-    if ((await session.#load('find', id)) === 'skipped') return undefined;
-    return session.#table === null && !session.#isExpired ? undefined : session;
+    if ((await loadState(session.#scope, session.#s, 'find', id)) === 'skipped') return undefined;
+    return session.#s.table === null && !session.#s.isExpired ? undefined : session;
   }
 
   /**
@@ -325,7 +176,7 @@ export class Session {
         fn,
         options.retries ?? 100,
         () => Session.new(options.dsn ?? null, sidOrQuery, options.dsnArgs ?? null, options.sessionParams ?? {}),
-        (session) => session.#flush({ expectVersion: session.#loadedVersion, expectData: session.#loadedData }),
+        (session) => session.#flush({ expectVersion: session.#s.loadedVersion, expectData: session.#s.loadedData }),
       );
     } catch (error) {
       // A failure of `fn` is not retried and nothing is flushed; errstr() tells, as for any failure.
@@ -359,20 +210,20 @@ export class Session {
   // ---------------------------------------------------------------- status
 
   id(): string | undefined {
-    const id = this.#table === null ? undefined : getKey(this.#table, ID);
+    const id = this.#s.table === null ? undefined : getKey(this.#s.table, ID);
     return typeof id === 'string' ? id : undefined;
   }
 
   isNew(): boolean {
-    return this.#isNew;
+    return this.#s.isNew;
   }
 
   isEmpty(): boolean {
-    return this.#table === null;
+    return this.#s.table === null;
   }
 
   isExpired(): boolean {
-    return this.#isExpired;
+    return this.#s.isExpired;
   }
 
   atime(): number | undefined {
@@ -384,20 +235,20 @@ export class Session {
   }
 
   #time(key: string): number | undefined {
-    const value = this.#table === null ? undefined : getKey(this.#table, key);
+    const value = this.#s.table === null ? undefined : getKey(this.#s.table, key);
     return typeof value === 'number' ? value : undefined;
   }
 
   /** The stored version (0 before the first flush); increases with every stored change. */
   version(): number {
-    return this.#loadedVersion;
+    return this.#s.loadedVersion;
   }
 
   #writable(method: string): SessionTable {
-    if (this.#table === null) {
+    if (this.#s.table === null) {
       throw new SessionError('INVALID_ARGUMENT', `${method}(): this session is empty (nothing was loaded, or it was deleted); call s.new() for a new one`);
     }
-    return this.#table;
+    return this.#s.table;
   }
 
   // ---------------------------------------------------------------- params
@@ -411,9 +262,9 @@ export class Session {
     const call = parseParamArgs(args);
     switch (call.kind) {
       case 'names':
-        return this.#table === null ? [] : publicNames(this.#table);
+        return this.#s.table === null ? [] : publicNames(this.#s.table);
       case 'get':
-        return this.#table === null ? undefined : getKey(this.#table, call.name);
+        return this.#s.table === null ? undefined : getKey(this.#s.table, call.name);
       case 'set':
         return this.#setParam(call.name, call.value);
       case 'setMany': {
@@ -445,21 +296,21 @@ export class Session {
     }
     checkParamOnSet(name, value, this.#config.limits);
     setKey(table, name, value);
-    this.#changes.set.add(name);
-    this.#changes.cleared.delete(name);
+    this.#s.changes.set.add(name);
+    this.#s.changes.cleared.delete(name);
     return value;
   }
 
   /** S29: removes the named public params, or all of them. */
   clear(names?: string | string[]): void {
-    if (this.#table === null) return;
-    const table = this.#table;
+    if (this.#s.table === null) return;
+    const table = this.#s.table;
     const list = names === undefined ? publicNames(table) : Array.isArray(names) ? names : [names];
     for (const name of list) {
       if (typeof name !== 'string' || isReserved(name)) continue;
       if (Object.hasOwn(table, name)) delete table[name];
-      this.#changes.cleared.add(name);
-      this.#changes.set.delete(name);
+      this.#s.changes.cleared.add(name);
+      this.#s.changes.set.delete(name);
     }
   }
 
@@ -470,7 +321,7 @@ export class Session {
   expire(param: string, time: number | string): void;
   expire(...args: unknown[]): number | undefined {
     if (args.length === 0) {
-      const etime = this.#table === null ? undefined : getKey(this.#table, ETIME);
+      const etime = this.#s.table === null ? undefined : getKey(this.#s.table, ETIME);
       return typeof etime === 'number' ? etime : undefined;
     }
     if (args.length === 1) {
@@ -478,7 +329,7 @@ export class Session {
       const table = this.#writable('expire');
       if (seconds === 0) delete table[ETIME];
       else setKey(table, ETIME, seconds);
-      this.#changes.etime = true;
+      this.#s.changes.etime = true;
       return undefined;
     }
     const [name, time] = args;
@@ -491,7 +342,7 @@ export class Session {
     if (seconds === 0) delete list[name];
     else setKey(list, name, seconds); // an own key, even "__proto__"
     setExpireList(table, list, isPerl(this.#config));
-    this.#changes.expireList.set(name, seconds === 0 ? null : seconds);
+    this.#s.changes.expireList.set(name, seconds === 0 ? null : seconds);
     return undefined;
   }
 
@@ -506,17 +357,17 @@ export class Session {
 
   /** When the session expires if left idle, capped by maxAge; undefined: never. */
   expiresAt(): number | undefined {
-    if (this.#table === null) return undefined;
-    const atime = this.atime() ?? this.#now();
+    if (this.#s.table === null) return undefined;
+    const atime = this.atime() ?? nowOf(this.#config);
     return sessionExpiresAt({ atime, ctime: this.ctime() ?? atime, etime: this.expire(), maxAge: maxAgeSeconds(this.#config.sessionParams) });
   }
 
   /** Per-param expiry instants (atime + seconds) for params with `expire(name, t)`. */
   paramExpiresAt(): Record<string, number> {
-    if (this.#table === null) return {};
-    const atime = this.atime() ?? this.#now();
+    if (this.#s.table === null) return {};
+    const atime = this.atime() ?? nowOf(this.#config);
     const result: Record<string, number> = {};
-    for (const [name, seconds] of Object.entries(expireList(this.#table))) setKey(result, name, atime + seconds); // "__proto__" too
+    for (const [name, seconds] of Object.entries(expireList(this.#s.table))) setKey(result, name, atime + seconds); // "__proto__" too
     return result;
   }
 
@@ -524,8 +375,8 @@ export class Session {
 
   /** S30: the whole table, `_SESSION_*` keys included (a copy: change it through param()). */
   dataref(): Readonly<Record<string, unknown>> {
-    if (this.#table === null) return {};
-    const copy = copyTable(this.#table);
+    if (this.#s.table === null) return {};
+    const copy = copyTable(this.#s.table);
     // The expiry list is an object of our own: a copy too, or writing to it would change expiries.
     const list = getKey(copy, EXPIRE_LIST);
     if (list !== null && typeof list === 'object') setKey(copy, EXPIRE_LIST, Object.freeze(copyTable(list as SessionTable)));
@@ -551,32 +402,32 @@ export class Session {
   /** S49: marks the session deleted; flush() removes it from the store. */
   delete(): void {
     if (this.#readOnly !== undefined) throw new SessionError('INVALID_ARGUMENT', `delete(): ${this.#readOnly.reason}`);
-    if (this.#table !== null) this.#deleted = true;
+    if (this.#s.table !== null) this.#s.deleted = true;
   }
 
   /** A new id for the same data; the old id is removed at flush (session fixation defence). */
   regenerate(): void {
     const table = this.#writable('regenerate');
     const oldId = this.id();
-    if (!this.#isNew && this.#previousId === undefined) this.#previousId = oldId;
+    if (!this.#s.isNew && this.#s.previousId === undefined) this.#s.previousId = oldId;
     const next = this.#config.idGenerator.generateId(this.#config.dsnArgs);
     if (typeof next === 'string') setKey(table, ID, next);
-    else this.#pendingId = handled(next);
-    this.#changes.atime = true;
+    else this.#s.pendingId = handled(next);
+    this.#s.changes.atime = true;
   }
 
   /** Moves atime to now; a flush with nothing else changed only touches the store. */
   touch(): void {
     const table = this.#writable('touch');
-    setKey(table, ATIME, this.#now());
-    this.#changes.atime = true;
+    setKey(table, ATIME, nowOf(this.#config));
+    this.#s.changes.atime = true;
   }
 
   /** S47, S48, S54: writes this object's changes onto the latest stored copy, atomically. */
   flush(): Promise<void> {
     if (this.#readOnly !== undefined) {
       // Read-only: nothing is written; a change made meanwhile is a mistake worth an error.
-      if (readOnlyContent(this.#table, this.#config.serializer) === this.#readOnly.content) return Promise.resolve();
+      if (readOnlyContent(this.#s.table, this.#config.serializer) === this.#readOnly.content) return Promise.resolve();
       return Promise.reject(new SessionError('INVALID_ARGUMENT', `flush(): ${this.#readOnly.reason}`));
     }
     const hooks = this.#hooks;
@@ -592,7 +443,7 @@ export class Session {
    * may read but cannot send a cookie, such as a Next.js server component.
    */
   readOnly(reason: string): this {
-    this.#readOnly = { reason, content: readOnlyContent(this.#table, this.#config.serializer) };
+    this.#readOnly = { reason, content: readOnlyContent(this.#s.table, this.#config.serializer) };
     return this;
   }
 
@@ -613,121 +464,13 @@ export class Session {
   async #flush(options: FlushOptions): Promise<void> {
     // One flush at a time per object: a second flush() waits for the first and then writes what
     // is left (two at once lost track of a regenerate(): the second one failed GONE).
-    const run = this.#flushing.then(() => this.#flushOnce(options));
+    const run = this.#flushing.then(() => flushState(this.#scope, this.#s, options));
     this.#flushing = run.catch(() => undefined);
     try {
       await run;
     } catch (error) {
       return fail(error);
     }
-  }
-
-  async #flushOnce(options: FlushOptions): Promise<void> {
-    const table = this.#table;
-    if (table === null) return; // S51
-    if (this.#deleted) {
-      // S50: a never-stored session has nothing to remove.
-      if (!this.#isNew) {
-        const id = this.id() as string;
-        await this.#leaveTombstone(this.#previousId ?? id);
-        await removeRecord(this.#config, this.#storeKey(this.#previousId ?? id));
-        if (this.#previousId !== undefined) await removeRecord(this.#config, this.#storeKey(id));
-      }
-      this.#empty();
-      return;
-    }
-    // What this flush writes; params changed while it runs stay in #changes for the next one.
-    const changes = this.#changes;
-    this.#changes = noChanges();
-    try {
-      await this.#write(table, changes, options);
-    } catch (error) {
-      if (this.#table !== null) this.#changes = mergeChanges(changes, this.#changes);
-      throw error;
-    }
-  }
-
-  async #write(table: SessionTable, changes: ChangeSet, options: FlushOptions): Promise<void> {
-    const { driver } = this.#config;
-    const driverName = this.#config.resolved.driver;
-    const changesData = changes.set.size > 0 || changes.cleared.size > 0 || changes.etime || changes.expireList.size > 0;
-    if (!this.#isNew && !changesData && this.#previousId === undefined && this.#pendingId === undefined) {
-      if (!changes.atime) return; // S48
-      // Only the access time moved: a touch, where the driver has one. Sharing a store with
-      // Perl, which reads atime only from the data, it is written there.
-      if (driver.touch && !isPerl(this.#config)) {
-        const id = this.id() as string;
-        const found = await storeCall(driverName, 'touch', () => driver.touch!(this.#storeKey(id), storeMeta(table, maxAgeSeconds(this.#config.sessionParams))));
-        if (!found) throw await this.#goneOrStale(id);
-        return;
-      }
-    }
-    await this.#settleRegeneratedId(table);
-    const newId = this.id() as string;
-    const sourceId = this.#previousId ?? newId;
-    const { merge, written } = flushMerge(this.#config, {
-      table, changes, isNew: this.#isNew, sourceId, newId, sourceKey: this.#storeKey(sourceId), newKey: this.#storeKey(newId), ...options,
-    });
-    if (sourceId !== newId && !this.#isNew) await this.#leaveTombstone(sourceId);
-    try {
-      await storeCall(driverName, 'flush', () => driver.update(this.#storeKey(sourceId), merge));
-    } catch (error) {
-      if (error instanceof SessionError && error.code === 'GONE') throw await this.#goneOrStale(sourceId);
-      throw error;
-    }
-    const result = written();
-    if (!result) return;
-    if (sourceId !== newId) {
-      // Regenerated: the merged table was removed under the old id; store it under the new one.
-      try {
-        const meta = storeMeta(result.table, maxAgeSeconds(this.#config.sessionParams));
-        await storeCall(driverName, 'store', () => driver.store(this.#storeKey(newId), result.data, meta));
-      } catch (error) {
-        // The old id is gone already: keep the merged copy as a session not stored yet, so the
-        // next flush stores it under the new id instead of failing GONE and losing it (S53).
-        this.#settle(result.table);
-        this.#loadedVersion = 0;
-        this.#isNew = true;
-        throw error;
-      }
-    }
-    this.#settle(result.table);
-    this.#loadedVersion = versionOf(result.table);
-    this.#isNew = false; // S46
-  }
-
-  /** A regenerate() whose generator is async: its id, awaited before the flush writes. */
-  async #settleRegeneratedId(table: SessionTable): Promise<void> {
-    const pending = this.#pendingId;
-    if (!pending) return;
-    let next: string;
-    try {
-      next = await pending;
-    } catch (error) {
-      // Ask the generator again at the next flush, instead of failing on this promise for ever.
-      if (this.#pendingId === pending) this.#pendingId = handled(Promise.resolve().then(() => this.#config.idGenerator.generateId(this.#config.dsnArgs)));
-      const failure = idGenerationError(this.#config.resolved.id, error, 'regenerate(): ');
-      if (failure === error) throw failure;
-      throw new SessionError('ID_GENERATION', `${failure.message}; nothing was written, the next flush tries again`, { cause: error });
-    }
-    setKey(table, ID, next);
-    this.#pendingId = undefined;
-  }
-
-  /** Adopts what a flush wrote, with the changes made while it ran applied on top (S54). */
-  #settle(written: SessionTable): void {
-    const during = this.#changes;
-    this.#table = hasChanges(during) ? applyChanges(written, this.#table as SessionTable, during, isPerl(this.#config)) : written;
-    this.#previousId = undefined;
-  }
-
-  #empty(): void {
-    this.#table = null;
-    this.#deleted = false;
-    this.#isNew = false;
-    this.#previousId = undefined;
-    this.#pendingId = undefined;
-    this.#changes = noChanges();
   }
 
   /** S52: the same as flush(). */
@@ -743,14 +486,14 @@ export class Session {
   // ---------------------------------------------------------------- request side
 
   remoteAddr(): string | undefined {
-    const address = this.#table === null ? undefined : getKey(this.#table, REMOTE_ADDR);
+    const address = this.#s.table === null ? undefined : getKey(this.#s.table, REMOTE_ADDR);
     return typeof address === 'string' ? address : undefined;
   }
 
   /** Whether this request comes from the address that created the session. */
   ipMatch(): boolean {
     const created = this.remoteAddr();
-    return created !== undefined && created === this.#remoteAddr;
+    return created !== undefined && created === this.#scope.remoteAddr;
   }
 
   /** S65: this session's cookie name (its own, else the process default). */
@@ -796,12 +539,12 @@ export class Session {
    * (Next.js: `cookies().set({ name, value, ...options })`) without a header string to parse.
    */
   cookieData(options: CookieOptions = {}): SessionCookie {
-    const now = this.#now();
+    const now = nowOf(this.#config);
     const id = this.id();
     const expiresAt = this.expiresAt();
     return sessionCookie({
       name: this.name(),
-      value: this.#deleted || this.#isExpired || id === undefined ? undefined : this.cookieValue(),
+      value: this.#s.deleted || this.#s.isExpired || id === undefined ? undefined : this.cookieValue(),
       maxAge: expiresAt === undefined ? undefined : expiresAt - now,
       now,
       secureByDefault: isHttps(this.#query, this.#config.sessionParams.trustProxy ?? false),
@@ -820,7 +563,7 @@ export class Session {
 
   /** A readable dump of the whole table, for debugging. */
   dump(): string {
-    return inspect(this.#table ?? {}, { depth: 10, sorted: true, compact: false });
+    return inspect(this.#s.table ?? {}, { depth: 10, sorted: true, compact: false });
   }
 
   /** The driver this session talks to (for adapters and tests). */

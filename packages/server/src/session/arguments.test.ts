@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConstructorArgs, parseFindArgs } from './arguments.js';
+import { parseConstructorArgs, parseFindArgs, parseParamArgs } from './arguments.js';
 
 describe("CGI::Session's call shapes", () => {
   it('S8, S9: one argument is the claim (an id or a query); null anywhere means the default', () => {
@@ -21,5 +21,15 @@ describe("CGI::Session's call shapes", () => {
     expect(parseFindArgs(['driver:file', code, { Directory: '/d' }])).toEqual({ dsn: 'driver:file', code, dsnArgs: { Directory: '/d' }, sessionParams: {} });
     expect(() => parseFindArgs(['driver:file', 'nope'])).toThrow(/find\(\): the code to run for each session must be a function/);
     expect(() => parseFindArgs(['driver:file', code, []])).toThrow(/dsnArgs and sessionParams must be objects or null/);
+  });
+
+  it("param()'s shapes: names, a read (the named read too), a write (named too), many writes", () => {
+    expect(parseParamArgs([])).toEqual({ kind: 'names' });
+    expect(parseParamArgs(['cart'])).toEqual({ kind: 'get', name: 'cart' });
+    expect(parseParamArgs(['cart', undefined])).toEqual({ kind: 'set', name: 'cart', value: undefined });
+    expect(parseParamArgs([{ '-name': '_SESSION_ID' }])).toEqual({ kind: 'get', name: '_SESSION_ID' });
+    expect(parseParamArgs([{ '-name': 'cart', '-value': 2 }])).toEqual({ kind: 'set', name: 'cart', value: 2 });
+    expect(parseParamArgs([{ a: 1, b: 2 }])).toEqual({ kind: 'setMany', values: { a: 1, b: 2 } });
+    expect(() => parseParamArgs([['a']])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('param(): expected') }));
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isPastExpiry, sessionExpiresAt } from './expiry.js';
+import { expiredParams, isPastExpiry, sessionExpiresAt } from './expiry.js';
+import { EXPIRE_LIST, ID } from '../sessionTable.js';
 
 describe('session expiry', () => {
   it('S40: idle expiry counts from the last access; expired at that second, live one second before', () => {
@@ -20,5 +21,12 @@ describe('session expiry', () => {
     expect(sessionExpiresAt({ atime: 1000, ctime: 500, etime: 60, maxAge: 6000 })).toBe(1060);
     expect(sessionExpiresAt({ atime: 1000, ctime: 500, etime: undefined, maxAge: 600 })).toBe(1100);
     expect(sessionExpiresAt({ atime: 1000, ctime: 500, etime: undefined, maxAge: 0 })).toBeUndefined();
+  });
+
+  it('S43: a param expires idle from the stored atime; a reserved name in the list never does', () => {
+    const table = { [ID]: 'x', cart: 1, note: 2, [EXPIRE_LIST]: { cart: 10, note: 100, [ID]: 1, gone: 1 } };
+    expect(expiredParams(table, 1000, 1009)).toEqual([]);
+    expect(expiredParams(table, 1000, 1010)).toEqual(['cart']);
+    expect(expiredParams(table, 1000, 2000)).toEqual(['cart', 'note']);
   });
 });
