@@ -1,5 +1,5 @@
 import { afterEach, expect } from 'vitest';
-import { capturedWarnings } from './packages/server/src/testing/capturedWarnings.js';
+import { capturedWarnings } from '@isosession/test-support/capturedWarnings';
 
 // Expected noise stays out of `npm test`'s output. isosession's own warnings (ISOSESSION_*
 // codes) are captured instead of printed: a test that provokes one takes it and asserts on it

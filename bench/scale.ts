@@ -8,13 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Session } from '@isosession/server';
 import type { DsnArgs } from '@isosession/server';
-import { getSerializer } from '../packages/server/src/registry.js';
-import { SERVICE_URLS, serviceAvailable } from '../packages/server/src/testing/services.js';
-import type { ServiceName } from '../packages/server/src/testing/services.js';
-import { deleteKeys } from '../packages/server/src/testing/redisServer.js';
-import { startRedisCluster } from '../packages/server/src/testing/redisCluster.js';
-import { redisServerInstalled } from '../packages/server/src/testing/redisInstalled.js';
-import type { Driver } from '../packages/server/src/types.js';
+import { getSerializer } from '@isosession/test-support/serverInternals';
+import { SERVICE_URLS, serviceAvailable } from '@isosession/test-support/services';
+import type { ServiceName } from '@isosession/test-support/services';
+import { deleteKeys } from '@isosession/test-support/redisServer';
+import { startRedisCluster } from '@isosession/test-support/redisCluster';
+import { redisServerInstalled } from '@isosession/test-support/redisInstalled';
+import type { Driver } from '@isosession/server';
 
 // `npm run bench -- scale`: each store filled with --sessions sessions (default 1,000,000),
 // 10 % of them expired, then Session.find and `isosession find --expired --purge` over all of

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../packages/server/src/testing/freePort.js';
+import { freePort } from '@isosession/test-support/freePort';
 export { freePort };
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));

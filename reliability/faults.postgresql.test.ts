@@ -1,5 +1,5 @@
 import { afterEach, describe, it } from 'vitest';
-import { SERVICE_URLS, serviceAvailable } from '../packages/server/src/testing/services.js';
+import { SERVICE_URLS, serviceAvailable } from '@isosession/test-support/services';
 import { outageUnderLoad } from './support/outageRun.js';
 import { startApp } from './support/startApp.js';
 import type { RunningApp } from './support/startApp.js';

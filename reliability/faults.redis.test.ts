@@ -1,5 +1,5 @@
 import { afterEach, describe, it } from 'vitest';
-import { randomPrefix } from '../packages/server/src/testing/redisServer.js';
+import { randomPrefix } from '@isosession/test-support/redisServer';
 import { startDurableRedis } from './support/durableRedis.js';
 import type { DurableRedis } from './support/durableRedis.js';
 import { outageUnderLoad } from './support/outageRun.js';

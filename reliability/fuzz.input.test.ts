@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Session, parseDuration } from '@isosession/server';
 import { withNodeSession } from '@isosession/server/node';
-import { serveNode } from '../packages/server/src/testing/serveNode.js';
+import { serveNode } from '@isosession/test-support/serveNode';
 import { recordFigures } from './support/figures.js';
 import { expectClearError, expectNoPollution, noHang, outcome, sandbox, strayFiles } from './support/fuzzGuards.js';
 import { FUZZ_RUNS } from './support/scale.js';

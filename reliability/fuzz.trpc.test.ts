@@ -5,7 +5,7 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import superjson from 'superjson';
 import { Session } from '@isosession/server';
 import { createSessionContext } from '@isosession/trpc';
-import { createTestRouter, tempStore } from '../packages/trpc/src/testing/testRouter.js';
+import { createTestRouter, tempStore } from '@isosession/test-support/contracts';
 import { recordFigures } from './support/figures.js';
 import { expectNoPollution, noHang, pollutingValue } from './support/fuzzGuards.js';
 import { FUZZ_RUNS } from './support/scale.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { serviceAvailable } from '../packages/server/src/testing/services.js';
+import { serviceAvailable } from '@isosession/test-support/services';
 import { recordFigures } from './support/figures.js';
 import { dumpSessions, newSessions, runLoad, verify } from './support/loadClients.js';
 import { scaled } from './support/scale.js';

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DsnArgs } from '../packages/server/src/index.js';
-import { redisServerInstalled } from '../packages/server/src/testing/redisInstalled.js';
-import { startRedisCluster } from '../packages/server/src/testing/redisCluster.js';
-import { randomPrefix } from '../packages/server/src/testing/redisServer.js';
-import { SERVICE_URLS, serviceAvailable } from '../packages/server/src/testing/services.js';
+import type { DsnArgs } from '@isosession/server';
+import { redisServerInstalled } from '@isosession/test-support/redisInstalled';
+import { startRedisCluster } from '@isosession/test-support/redisCluster';
+import { randomPrefix } from '@isosession/test-support/redisServer';
+import { SERVICE_URLS, serviceAvailable } from '@isosession/test-support/services';
 import { recordFigures } from './support/figures.js';
 import { dumpSessions, newSessions, runLoad, verify } from './support/loadClients.js';
 import { startRoundRobinProxy } from './support/roundRobinProxy.js';

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { Session } from '../packages/server/src/index.js';
-import { redisServerInstalled } from '../packages/server/src/testing/redisInstalled.js';
-import { startRedisCluster } from '../packages/server/src/testing/redisCluster.js';
-import type { PrivateRedisCluster } from '../packages/server/src/testing/redisCluster.js';
-import { randomPrefix } from '../packages/server/src/testing/redisServer.js';
-import { createRedisSessionBus } from '../packages/trpc/src/createRedisSessionBus.js';
-import { sessionIdHash } from '../packages/trpc/src/sessionBusHub.js';
-import { collector, isResync, runSessionBusContract } from '../packages/trpc/src/testing/busContract.js';
+import { Session } from '@isosession/server';
+import { redisServerInstalled } from '@isosession/test-support/redisInstalled';
+import { startRedisCluster } from '@isosession/test-support/redisCluster';
+import type { PrivateRedisCluster } from '@isosession/test-support/redisCluster';
+import { randomPrefix } from '@isosession/test-support/redisServer';
+import { createRedisSessionBus } from '@isosession/trpc';
+import { sessionIdHash } from '@isosession/test-support/serverInternals';
+import { collector, isResync, runSessionBusContract } from '@isosession/test-support/contracts';
 import { recordFigures } from './support/figures.js';
-import { takeWarnings } from '../packages/server/src/testing/capturedWarnings.js';
+import { takeWarnings } from '@isosession/test-support/capturedWarnings';
 
 // The Redis session bus on a real Redis Cluster: sharded pub/sub (SSUBSCRIBE / SPUBLISH, one
 // subscriber connection per master that serves a watched channel), the bus contract, and a

@@ -1,21 +1,20 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from 'ioredis';
-import { Session } from '../packages/server/src/index.js';
-import { runDriverContract } from '../packages/server/src/testing/driverContract.js';
-import { runConcurrencyContract } from '../packages/server/src/testing/concurrencyContract.js';
-import { redisServerInstalled } from '../packages/server/src/testing/redisInstalled.js';
-import { startRedisCluster } from '../packages/server/src/testing/redisCluster.js';
-import type { PrivateRedisCluster } from '../packages/server/src/testing/redisCluster.js';
-import { randomPrefix } from '../packages/server/src/testing/redisServer.js';
+import { Session } from '@isosession/server';
+import { runConcurrencyContract, runDriverContract } from '@isosession/test-support/contracts';
+import { cliSource } from '@isosession/test-support/serverInternals';
+import { redisServerInstalled } from '@isosession/test-support/redisInstalled';
+import { startRedisCluster } from '@isosession/test-support/redisCluster';
+import type { PrivateRedisCluster } from '@isosession/test-support/redisCluster';
+import { randomPrefix } from '@isosession/test-support/redisServer';
 
 // The redis driver on a real Redis Cluster of the test's own (three masters, one replica
 // each): the driver contract and the concurrency contract with the driver's own Cluster
 // client (`Url` as a list of nodes) and with a Cluster client of the caller's (`Client`),
 // find/purge across every master, and the CLI.
 
-const BIN = fileURLToPath(new URL('../packages/server/src/cli/isosession.ts', import.meta.url));
+const BIN = cliSource;
 const DAY = 86_400_000;
 
 let cluster: PrivateRedisCluster;

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { redisServerInstalled } from '../packages/server/src/testing/redisInstalled.js';
-import { startRedisCluster } from '../packages/server/src/testing/redisCluster.js';
-import type { PrivateRedisCluster } from '../packages/server/src/testing/redisCluster.js';
-import { randomPrefix } from '../packages/server/src/testing/redisServer.js';
+import { redisServerInstalled } from '@isosession/test-support/redisInstalled';
+import { startRedisCluster } from '@isosession/test-support/redisCluster';
+import type { PrivateRedisCluster } from '@isosession/test-support/redisCluster';
+import { randomPrefix } from '@isosession/test-support/redisServer';
 import { failoverUnderLoad } from './support/failoverRun.js';
 import type { Failover } from './support/failoverRun.js';
 import { startApp } from './support/startApp.js';

@@ -1,21 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { Session } from '../packages/server/src/index.js';
-import { runConcurrencyContract } from '../packages/server/src/testing/concurrencyContract.js';
-import { runDriverContract } from '../packages/server/src/testing/driverContract.js';
-import { redisServerInstalled } from '../packages/server/src/testing/redisInstalled.js';
-import { startRedisSentinel } from '../packages/server/src/testing/redisSentinel.js';
-import type { PrivateRedisSentinel } from '../packages/server/src/testing/redisSentinel.js';
-import { randomPrefix } from '../packages/server/src/testing/redisServer.js';
-import { createRedisSessionBus } from '../packages/trpc/src/createRedisSessionBus.js';
-import { collector, isResync, runSessionBusContract } from '../packages/trpc/src/testing/busContract.js';
+import { Session } from '@isosession/server';
+import { collector, isResync, runConcurrencyContract, runDriverContract, runSessionBusContract } from '@isosession/test-support/contracts';
+import { redisServerInstalled } from '@isosession/test-support/redisInstalled';
+import { startRedisSentinel } from '@isosession/test-support/redisSentinel';
+import type { PrivateRedisSentinel } from '@isosession/test-support/redisSentinel';
+import { randomPrefix } from '@isosession/test-support/redisServer';
+import { createRedisSessionBus } from '@isosession/trpc';
 import { recordFigures } from './support/figures.js';
 import { failoverUnderLoad } from './support/failoverRun.js';
 import type { Failover } from './support/failoverRun.js';
 import { startApp } from './support/startApp.js';
 import type { RunningApp } from './support/startApp.js';
-import { takeWarnings } from '../packages/server/src/testing/capturedWarnings.js';
+import { takeWarnings } from '@isosession/test-support/capturedWarnings';
 
 // The redis driver and the Redis session bus through Redis Sentinel: a master, a replica and
 // three sentinels of the test's own (quorum 2, down-after 1 s). The driver opens its own

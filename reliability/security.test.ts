@@ -9,13 +9,11 @@ import { Session } from '@isosession/server';
 import type { Session as SessionType } from '@isosession/server';
 import { withNodeSession } from '@isosession/server/node';
 import { createSessionContext } from '@isosession/trpc';
-import { md5IdGenerator } from '../packages/server/src/ids/md5.js';
-import { uuidIdGenerator } from '../packages/server/src/ids/uuid.js';
-import { serveNode } from '../packages/server/src/testing/serveNode.js';
-import type { RunningServer } from '../packages/server/src/testing/serveNode.js';
-import { PRIVATE, createTestRouter } from '../packages/trpc/src/testing/testRouter.js';
-import { serveFetch } from '../packages/trpc/src/testing/serveFetch.js';
-import type { FetchServer } from '../packages/trpc/src/testing/serveFetch.js';
+import { md5IdGenerator, uuidIdGenerator } from '@isosession/test-support/serverInternals';
+import { serveNode } from '@isosession/test-support/serveNode';
+import type { RunningServer } from '@isosession/test-support/serveNode';
+import { PRIVATE, createTestRouter, serveFetch } from '@isosession/test-support/contracts';
+import type { FetchServer } from '@isosession/test-support/contracts';
 import { recordFigures } from './support/figures.js';
 import { rawRequest } from './support/rawHttp.js';
 

@@ -1,4 +1,4 @@
-import type { ServiceName } from '../../packages/server/src/testing/services.js';
+import type { ServiceName } from '@isosession/test-support/services';
 
 /** What a system under test is, as the report groups it. */
 export type Family = 'isosession' | 'express-session' | 'iron-session' | 'floor';

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import session from 'express-session';
 import type { SessionData, Store as StoreBase } from 'express-session';
-import { SERVICE_URLS } from '../../packages/server/src/testing/services.js';
+import { SERVICE_URLS } from '@isosession/test-support/services';
 import { failed, reply, SECRET } from './app.js';
 import type { AppContext, Handler, PeerApp } from './app.js';
 import type { Framework, Store, Workload, WriteCounts } from './catalog.js';

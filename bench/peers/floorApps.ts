@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { parseCookie } from 'cookie';
-import { SERVICE_URLS } from '../../packages/server/src/testing/services.js';
+import { SERVICE_URLS } from '@isosession/test-support/services';
 import { failed, reply } from './app.js';
 import type { AppContext, Handler, PeerApp } from './app.js';
 import type { Store } from './catalog.js';
@@ -79,7 +79,7 @@ async function fileStore(context: AppContext): Promise<RawStore> {
 
 async function redisStore(context: AppContext): Promise<RawStore> {
   const { Redis } = await import('ioredis');
-  const { deleteKeys } = await import('../../packages/server/src/testing/redisServer.js');
+  const { deleteKeys } = await import('@isosession/test-support/redisServer');
   // The client options the redis driver gives the client it opens, so only the work differs.
   const client = new Redis(SERVICE_URLS.redis, { enableAutoPipelining: false, maxRetriesPerRequest: 0 });
   const prefix = `isosession-bench:${context.token}:raw:`;

@@ -4,7 +4,7 @@ import { isosession } from '@isosession/server/express';
 import type { RequestWithSession } from '@isosession/server/express';
 import type { DsnArgs } from '@isosession/server';
 import { closeAllDrivers } from './registry.js';
-import { SERVICE_URLS } from '../../packages/server/src/testing/services.js';
+import { SERVICE_URLS } from '@isosession/test-support/services';
 import { reply, SECRET } from './app.js';
 import type { AppContext, PeerApp } from './app.js';
 import type { Framework, Store } from './catalog.js';
@@ -82,7 +82,7 @@ export async function isosessionApp(store: Store, context: AppContext, framework
 async function dropStore(store: Store, dsnArgs: DsnArgs): Promise<void> {
   if (store === 'redis') {
     const { Redis } = await import('ioredis');
-    const { deleteKeys } = await import('../../packages/server/src/testing/redisServer.js');
+    const { deleteKeys } = await import('@isosession/test-support/redisServer');
     const client = new Redis(SERVICE_URLS.redis);
     await deleteKeys(client, String(dsnArgs.Prefix)).finally(() => client.disconnect());
   } else if (store === 'postgresql') {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { dataDir } from './store.js';
-import { freePort } from '../../packages/server/src/testing/freePort.js';
+import { freePort } from '@isosession/test-support/freePort';
 export { freePort };
 
 // A second demo server (production build from the run's webServer), for the scenarios that

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../packages/server/src/testing/freePort.js';
+import { freePort } from '@isosession/test-support/freePort';
 
 /**
  * A test-owned redis-server on its own port and directory with the append-only file on and

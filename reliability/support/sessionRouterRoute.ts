@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { DsnArgs } from '@isosession/server';
-import { createNodeSessionContext, createPostgresSessionBus, createRedisSessionBus } from '../../packages/trpc/src/index.js';
-import type { ClosableSessionBus } from '../../packages/trpc/src/index.js';
-import { createTestRouter } from '../../packages/trpc/src/testing/testRouter.js';
+import { createNodeSessionContext, createPostgresSessionBus, createRedisSessionBus } from '@isosession/trpc';
+import type { ClosableSessionBus } from '@isosession/trpc';
+import { createTestRouter } from '@isosession/test-support/contracts';
 
 /** Which bus carries `watch` changes between the app server processes. */
 export type BusConfig = { kind: 'redis'; url: string | string[] } | { kind: 'postgresql'; url: string; channel: string };

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import '@isosession/server';
 import type { DsnArgs } from '@isosession/server';
-import { getDriverFactory } from '../../packages/server/src/registry.js';
-import { SERVICE_URLS } from '../../packages/server/src/testing/services.js';
-import { deleteKeys, randomPrefix } from '../../packages/server/src/testing/redisServer.js';
+import { getDriverFactory } from '@isosession/test-support/serverInternals';
+import { SERVICE_URLS } from '@isosession/test-support/services';
+import { deleteKeys, randomPrefix } from '@isosession/test-support/redisServer';
 
 /** A store of the battery's own: a random key prefix / table, removed by cleanup(). */
 export interface TestStore {

@@ -1,6 +1,6 @@
 import { cookies, headers } from 'next/headers.js';
 import { Session, claimedRequest, firstHop, requestView } from '@isosession/server';
-import type { ClaimedRequest, SessionParams } from '@isosession/server';
+import type { ClaimedRequest, HeadersQuery, SessionParams } from '@isosession/server';
 
 /** The part of `await cookies()` this package uses (Next's RequestCookies / ResponseCookies). */
 export interface CookieJar {
@@ -37,28 +37,22 @@ export interface RequestQuery {
 }
 
 /**
- * The current Next.js request as a session query: the claim is the session cookie's value in
- * the jar, read as it is (no Cookie header rebuilt and parsed again), and the request's URL
- * carries the scheme Next.js recorded in X-Forwarded-Proto.
+ * The current Next.js request as a session query: the request's headers as they are (no
+ * Request rebuilt around them), the claim the session cookie's value in the jar as it is now
+ * (no Cookie header rebuilt and parsed again), and https as Next.js recorded it.
  */
 export async function requestQuery(sessionParams: SessionParams, addressOf?: (headers: Headers) => string | undefined): Promise<RequestQuery> {
   const [jar, incoming] = await Promise.all([cookies(), headers()]);
   const cookieJar = jar as unknown as CookieJar;
+  const request: HeadersQuery = { headers: incoming };
   // Next.js fills X-Forwarded-Proto from the connection unless a client or proxy sent one. A
   // forged "https" only makes this visitor's own cookie Secure (then unusable over http).
-  const scheme = firstHop(incoming.get('x-forwarded-proto')) === 'https' ? 'https' : 'http';
-  let url: string;
-  try {
-    url = new URL(`${scheme}://${firstHop(incoming.get('host')) ?? 'localhost'}/`).href;
-  } catch {
-    url = `${scheme}://localhost/`;
-  }
-  const request = new Request(url, { headers: new Headers(incoming) });
+  const https = firstHop(incoming.get('x-forwarded-proto')) === 'https';
   // A server component sees no socket: the address is known only from a trusted proxy's header.
-  const remoteAddr = requestView(request, sessionParams.trustProxy ?? false).address ?? addressOf?.(new Headers(incoming)) ?? sessionParams.remoteAddr;
+  const remoteAddr = requestView(request, sessionParams.trustProxy ?? false).address ?? addressOf?.(incoming) ?? sessionParams.remoteAddr;
   const claim = cookieJar.get(sessionParams.name ?? Session.name())?.value;
   return {
-    query: claimedRequest(request, claim === '' ? undefined : claim),
+    query: claimedRequest(request, claim === '' ? undefined : claim, { https }),
     jar: cookieJar,
     sessionParams: remoteAddr === undefined ? sessionParams : { ...sessionParams, remoteAddr },
   };

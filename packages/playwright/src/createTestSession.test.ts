@@ -8,7 +8,7 @@ import type { Browser, BrowserContext } from '@playwright/test';
 import { Session } from '@isosession/server';
 import type { DsnArgs, SessionParams } from '@isosession/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceAvailable, SERVICE_URLS } from '../../server/src/testing/services.js';
+import { serviceAvailable, SERVICE_URLS } from '@isosession/test-support/services';
 import { onMysql, onPostgresql, randomTableName } from '../../server/src/testing/sqlTables.js';
 import { resolveChromium, unpackSparticuzChromium, unpackSparticuzLibraries } from '../../../e2e/support/resolveChromium.js';
 import { createTestSession } from './createTestSession.js';

@@ -13,7 +13,7 @@ export type SessionStatus = 'loading' | 'ready' | 'error';
 export type Updater<T> = T | ((previous: T) => T);
 
 import { SessionRequestError } from './SessionRequestError.js';
-import type { SessionTransport, WatchHandlers } from './transport.js';
+import type { SessionTransport } from './transport.js';
 
 // `@isosession/react/store` is this file: what a framework other than React needs with it.
 export { SessionRequestError } from './SessionRequestError.js';

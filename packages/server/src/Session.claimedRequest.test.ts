@@ -65,4 +65,25 @@ describe('claimedRequest(request, claim): a request whose session claim is alrea
     expect(outer.request).toBe(inner.request);
     expect((await Session.load(dsn, outer, args)).id()).toBe(alice.id());
   });
+
+  it('carries https when the caller knows it and the request cannot tell (headers alone): the cookie is Secure', async () => {
+    const alice = await storedSession();
+    const headersOnly = { headers: new Headers({ host: 'app.test' }) };
+    const plain = await Session.load(dsn, claimedRequest(headersOnly, alice.cookieValue()), args);
+    expect(plain.cookie()).not.toMatch(/;\s*Secure/i);
+    const overHttps = await Session.load(dsn, claimedRequest(headersOnly, alice.cookieValue(), { https: true }), args);
+    expect(overHttps.id()).toBe(alice.id());
+    expect(overHttps.cookie()).toMatch(/;\s*Secure/i);
+    // Re-claiming keeps what the first claim knew; a session made from it by s.new() too.
+    expect((await Session.load(dsn, claimedRequest(claimedRequest(headersOnly, undefined, { https: true }), alice.cookieValue()), args)).cookie()).toMatch(/;\s*Secure/i);
+  });
+});
+
+describe('a request known by its headers alone ({ headers })', () => {
+  it('is claimed by its Cookie header, as a request is', async () => {
+    const alice = await storedSession();
+    const s = await Session.load(dsn, { headers: new Headers({ cookie: `CGISESSID=${alice.id()}` }) }, args);
+    expect(s.id()).toBe(alice.id());
+    expect(s.param('user')).toBe('alice');
+  });
 });

@@ -62,6 +62,8 @@ function warn(message: string): void {
 export class Session {
   readonly #config: Config;
   readonly #query: Query | undefined;
+  /** https as the caller knew it (`claimedRequest`'s option), over what the request says. */
+  readonly #https: boolean | undefined;
   #name: string | undefined;
   readonly #scope: Scope;
   readonly #s: SessionState = emptyState();
@@ -71,9 +73,10 @@ export class Session {
   #readOnly: { reason: string; content: string } | undefined;
   #hooks: FlushHooks | undefined;
 
-  private constructor(config: Config, query: Query | undefined, remoteAddr?: string) {
+  private constructor(config: Config, query: Query | undefined, remoteAddr?: string, https?: boolean) {
     this.#config = config;
     this.#query = query;
+    this.#https = https;
     this.#name = config.sessionParams.name;
     this.#scope = {
       config,
@@ -117,7 +120,7 @@ export class Session {
   static async #open(config: Config, mode: OpenMode, sidOrQuery: unknown, remoteAddr: string | undefined): Promise<Session> {
     const query = isClaimedRequest(sidOrQuery) ? sidOrQuery.request : typeof sidOrQuery === 'object' && sidOrQuery !== null ? (sidOrQuery as Query) : undefined;
     if (query) refuseGuessableIds(config, 'a request was given');
-    const session = new Session(config, query, remoteAddr);
+    const session = new Session(config, query, remoteAddr, isClaimedRequest(sidOrQuery) ? sidOrQuery.https : undefined);
     if (query) refuseWithoutAddress(config, session.#scope.remoteAddr);
     await loadState(session.#scope, session.#s, mode, claimOf(sidOrQuery, config, session.name()));
     succeeded();
@@ -130,7 +133,7 @@ export class Session {
    */
   async new(): Promise<Session> {
     if (this.#s.table !== null && !this.#s.deleted) return this;
-    const session = new Session(this.#config, this.#query);
+    const session = new Session(this.#config, this.#query, this.#scope.remoteAddr, this.#https);
     session.#name = this.#name;
     try {
       await createState(session.#scope, session.#s, undefined, nowOf(session.#config));
@@ -547,7 +550,7 @@ export class Session {
       value: this.#s.deleted || this.#s.isExpired || id === undefined ? undefined : this.cookieValue(),
       maxAge: expiresAt === undefined ? undefined : expiresAt - now,
       now,
-      secureByDefault: isHttps(this.#query, this.#config.sessionParams.trustProxy ?? false),
+      secureByDefault: this.#https ?? isHttps(this.#query, this.#config.sessionParams.trustProxy ?? false),
       options: { ...this.#config.sessionParams.cookie, ...options },
     });
   }

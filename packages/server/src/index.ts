@@ -20,7 +20,7 @@ export { createMysqlDriver } from './drivers/mysql.js';
 export { purgeExpired } from './drivers/purgeExpired.js';
 export type { SqlDriver } from './drivers/sqlOptions.js';
 export type {
-  CgiLikeQuery, CookieOptions, Driver, DriverFactory, DsnArgs, FindReport, HeaderOptions,
+  CgiLikeQuery, CookieOptions, HeadersQuery, Driver, DriverFactory, DsnArgs, FindReport, HeaderOptions,
   IdGenerator, IdSource, Merge, MergeResult, Query, RawSession, Serializer, SessionParams,
   StoreMeta, StoredRecord,
 } from './types.js';

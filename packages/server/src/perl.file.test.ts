@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe } from 'vitest';
 import { perlCgiSessionAvailable } from './testing/perlCgiSession.js';
-import { runPerlAppendRace, runPerlInterop } from './testing/perlInteropSuite.js';
+import { runPerlInterop } from './testing/perlInteropSuite.js';
 
 // A file store shared with the real Perl CGI::Session 4.48 (Debian libcgi-session-perl).
 

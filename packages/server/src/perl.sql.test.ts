@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Session, createMysqlDriver, createPostgresqlDriver } from './index.js';
 import { perlCgiSessionAvailable, runPerl } from './testing/perlCgiSession.js';
 import { runPerlAppendRace, runPerlInterop } from './testing/perlInteropSuite.js';
-import { SERVICE_URLS, serviceAvailable } from './testing/services.js';
+import { SERVICE_URLS, serviceAvailable } from '@isosession/test-support/services';
 import { dropTables, randomTableName } from './testing/sqlTables.js';
 
 // PostgreSQL and MySQL tables shared with the real Perl CGI::Session (DBD::Pg, DBD::mysql):

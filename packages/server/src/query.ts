@@ -19,10 +19,13 @@ export interface ClaimedRequest {
   readonly [CLAIMED]: true;
   readonly request: Query;
   readonly claim: string | undefined;
+  /** Whether the request came over https, when the caller knows it and the request cannot tell. */
+  readonly https: boolean | undefined;
 }
 
-export function claimedRequest(request: Query | ClaimedRequest | undefined, claim: string | undefined): ClaimedRequest {
-  return { [CLAIMED]: true, request: isClaimedRequest(request) ? request.request : request ?? {}, claim };
+export function claimedRequest(request: Query | ClaimedRequest | undefined, claim: string | undefined, options: { https?: boolean } = {}): ClaimedRequest {
+  if (isClaimedRequest(request)) return { [CLAIMED]: true, request: request.request, claim, https: options.https ?? request.https };
+  return { [CLAIMED]: true, request: request ?? {}, claim, https: options.https };
 }
 
 export function isClaimedRequest(value: unknown): value is ClaimedRequest {
@@ -52,6 +55,8 @@ export function cookieHeaderOf(query: Query): string | undefined {
     const header = query.headers.cookie;
     return Array.isArray(header) ? header.join('; ') : header;
   }
+  const headers = (query as { headers?: unknown }).headers;
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get('cookie') ?? undefined;
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 import { SessionError, parseDsn } from '@isosession/core';
-import type { DriverFactory, DsnArgs, Driver, IdGenerator, Serializer } from './types.js';
+import type { DriverFactory, DsnArgs, IdGenerator, Serializer } from './types.js';
 import { withUpdate } from './drivers/withUpdate.js';
 import type { UpdatableDriver } from './drivers/withUpdate.js';
 

@@ -74,8 +74,18 @@ export interface CgiLikeQuery {
   param?(name?: string, value?: unknown): unknown;
 }
 
+/**
+ * A request known by its headers alone: what a framework hands code that never sees the request
+ * itself (a Next.js server component or action: `{ headers: await headers() }`). Its Cookie
+ * header is read like a request's; with no URL or socket, it is https and has an address only
+ * through `trustProxy`'s headers (or `claimedRequest`'s `https`, `sessionParams.remoteAddr`).
+ */
+export interface HeadersQuery {
+  readonly headers: Headers;
+}
+
 /** What a request looks like to a session. */
-export type Query = Request | IncomingMessage | URLSearchParams | FormData | CgiLikeQuery;
+export type Query = Request | IncomingMessage | URLSearchParams | FormData | CgiLikeQuery | HeadersQuery;
 
 export interface CookieOptions {
   /** @default '/' */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { takeWarnings } from '../../server/src/testing/capturedWarnings.js';
+import { takeWarnings } from '@isosession/test-support/capturedWarnings';
 import { createMemorySessionBus, publishSessionChange } from './SessionBus.js';
 import type { SessionBus, SessionChange } from './SessionBus.js';
 

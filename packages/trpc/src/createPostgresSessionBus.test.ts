@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSessionError } from '@isosession/core';
-import { SERVICE_URLS, serviceAvailable } from '../../server/src/testing/services.js';
+import { SERVICE_URLS, serviceAvailable } from '@isosession/test-support/services';
 import { createPostgresSessionBus } from './createPostgresSessionBus.js';
 import { sessionIdHash } from './sessionBusHub.js';
 import { tempStore } from './testing/testRouter.js';

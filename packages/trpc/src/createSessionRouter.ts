@@ -9,7 +9,7 @@ import type { SessionContext } from './createSessionContext.js';
 import { crossSiteReason } from './csrf.js';
 import type { CsrfOptions } from './csrf.js';
 import { ParamValidationError, checkDefinitions, validateParam } from './params.js';
-import type { CheckedDefinitions, ParamDefinition, ParamDefinitions, ParamIssue, ParamValues, SetParamInput, WritableParamName } from './params.js';
+import type { CheckedDefinitions, ParamDefinition, ParamDefinitions, ParamValues, SetParamInput, WritableParamName } from './params.js';
 import { createMemorySessionBus, publishSessionChange, sessionChanges } from './SessionBus.js';
 import type { SessionBus, SessionChange } from './SessionBus.js';
 import { sessionSnapshot } from './sessionSnapshot.js';
@@ -117,8 +117,6 @@ export function createSessionRouter<TDefs extends ParamDefinitions>(options: Ses
       };
     },
   });
-
-  const cookieName = () => sessionParams.name ?? Session.name();
 
   /** The router's sessionParams, with the client address the context knows (for ipMatch). */
   function paramsOf(ctx: SessionContext): SessionParams {

@@ -6,9 +6,9 @@ import { isosession } from '@isosession/server/express';
 import type { AdapterOptions, RequestWithSession } from '@isosession/server/express';
 import { runAdapterSuite } from '../testing/adapterSuite.js';
 import { demoApp } from '../testing/demoApp.js';
-import { call } from '../testing/httpClient.js';
-import { serveNode } from '../testing/serveNode.js';
-import type { RunningServer } from '../testing/serveNode.js';
+import { call } from '@isosession/test-support/httpClient';
+import { serveNode } from '@isosession/test-support/serveNode';
+import type { RunningServer } from '@isosession/test-support/serveNode';
 import '../testing/outageDriver.js';
 
 function demoServer(options: AdapterOptions, configure?: (app: express.Express) => void): Promise<RunningServer> {

@@ -5,7 +5,7 @@ import { sessionErrorStatus, withSession } from '@isosession/server/fetch';
 import type { Session } from '../Session.js';
 import { runAdapterSuite } from '../testing/adapterSuite.js';
 import { demoApp } from '../testing/demoApp.js';
-import { serveFetch } from '../testing/serveNode.js';
+import { serveFetch } from '@isosession/test-support/serveNode';
 import '../testing/outageDriver.js';
 
 interface RuntimeContext {

@@ -6,9 +6,9 @@ import type { NodeSessionOptions } from '@isosession/server/node';
 import { Session } from '../Session.js';
 import { runAdapterSuite } from '../testing/adapterSuite.js';
 import { demoApp } from '../testing/demoApp.js';
-import { call } from '../testing/httpClient.js';
-import { serveNode } from '../testing/serveNode.js';
-import type { RunningServer } from '../testing/serveNode.js';
+import { call } from '@isosession/test-support/httpClient';
+import { serveNode } from '@isosession/test-support/serveNode';
+import type { RunningServer } from '@isosession/test-support/serveNode';
 import '../testing/outageDriver.js';
 
 function respond(res: ServerResponse, url: URL, session: Session): void {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Session, createMemoryDriver, registerDriver } from '../index.js';
 import { resolveDsn } from '../registry.js';
-import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
+import { SERVICE_URLS, serviceAvailable } from '@isosession/test-support/services';
 import { hashId } from '../hashId.js';
 import { runCli } from './runCli.js';
 

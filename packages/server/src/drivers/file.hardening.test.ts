@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Session, SessionError, createFileDriver, defaultFileDirectory } from '@isosession/server';
-import { takeWarnings } from '../testing/capturedWarnings.js';
+import { takeWarnings } from '@isosession/test-support/capturedWarnings';
 
 // Attacks by another local user on the file driver's directory. The tests run as root in CI
 // and here, so "another user" is uid 65534 (nobody), made the owner with chown.

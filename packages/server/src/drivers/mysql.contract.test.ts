@@ -1,5 +1,5 @@
 import { describe } from 'vitest';
-import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
+import { SERVICE_URLS, serviceAvailable } from '@isosession/test-support/services';
 import { dropTables, randomTableName } from '../testing/sqlTables.js';
 import { runDriverContract } from '../testing/driverContract.js';
 

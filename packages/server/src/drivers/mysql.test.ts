@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Session, SessionError, createMysqlDriver } from '../index.js';
-import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
+import { SERVICE_URLS, serviceAvailable } from '@isosession/test-support/services';
 import { dropTables, onMysql, randomTableName } from '../testing/sqlTables.js';
 import { runSqlServerSuite } from '../testing/sqlServerSuite.js';
 

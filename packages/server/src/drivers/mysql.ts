@@ -39,7 +39,7 @@ export const mysqlDialect: SqlDialect<Queryable> = {
   },
   createRaceCodes: new Set(['ER_TABLE_EXISTS_ERROR', 'ER_LOCK_DEADLOCK', 'ER_DUP_KEYNAME']),
   statements(options) {
-    const { table, id, data } = quotedNames(options, syntax);
+    const { data } = quotedNames(options, syntax);
     if (options.schema === 'cgi-session') {
       return {
         ...perlTableStatements(options, syntax, 'CHAR(32)', options.binaryData ? 'LONGBLOB' : 'TEXT'),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Session, SessionError, createPostgresqlDriver } from '../index.js';
-import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
+import { SERVICE_URLS, serviceAvailable } from '@isosession/test-support/services';
 import { dropTables, onPostgresql, randomTableName } from '../testing/sqlTables.js';
 import { runSqlServerSuite } from '../testing/sqlServerSuite.js';
 
@@ -120,11 +120,14 @@ describe.runIf(await serviceAvailable('postgresql'))('postgresql', () => {
       await admin.connect();
       ends.push(() => admin.end());
       // A terminated connection that has just been opened is the case that once crashed the
-      // process (an 'error' event with no listener): terminate as often as the server allows.
+      // process (an 'error' event with no listener): terminate again and again, hundreds of
+      // times a second, with a pause of a few milliseconds at random so that on a busy machine
+      // some calls still get through (with none, "work afterwards" says nothing).
       let terminating = true;
       const terminator = (async () => {
         while (terminating) {
           await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
         }
       })();
       const failures = new Set<string>();

@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
 import { Redis } from 'ioredis';
-import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
-import { deleteKeys, randomPrefix } from '../testing/redisServer.js';
+import { SERVICE_URLS, serviceAvailable } from '@isosession/test-support/services';
+import { deleteKeys, randomPrefix } from '@isosession/test-support/redisServer';
 import { runConcurrencyContract } from '../testing/concurrencyContract.js';
 
 const prefixes: string[] = [];

@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { Session, SessionError } from '../index.js';
 import type { DsnArgs, SessionParams } from '../index.js';
-import { SERVICE_URLS, serviceAvailable } from '../testing/services.js';
-import { deleteKeys, randomPrefix, startPrivateRedis } from '../testing/redisServer.js';
-import type { PrivateRedis } from '../testing/redisServer.js';
+import { SERVICE_URLS, serviceAvailable } from '@isosession/test-support/services';
+import { deleteKeys, randomPrefix, startPrivateRedis } from '@isosession/test-support/redisServer';
+import type { PrivateRedis } from '@isosession/test-support/redisServer';
 import { createRedisDriver } from './redis.js';
 import { clock, randomId, storedBytes } from '../testing/driverContract.js';
 

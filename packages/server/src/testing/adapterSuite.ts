@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AdapterOptions } from '../adapters/sessionResponse.js';
 import { signId } from '../signedId.js';
-import { call } from './httpClient.js';
-import type { CallResult } from './httpClient.js';
-import type { RunningServer } from './serveNode.js';
+import { call } from '@isosession/test-support/httpClient';
+import type { CallResult } from '@isosession/test-support/httpClient';
+import type { RunningServer } from '@isosession/test-support/serveNode';
 import { spyStore } from './spyDriver.js';
 import './outageDriver.js';
 

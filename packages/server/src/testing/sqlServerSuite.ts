@@ -3,10 +3,10 @@ import { Session, SessionError, purgeExpired } from '../index.js';
 import type { DsnArgs, Merge, SqlDriver, StoredRecord } from '../index.js';
 import { randomId } from './driverContract.js';
 import { firstUseFromProcesses } from './firstUse.js';
-import { freePort } from './freePort.js';
+import { freePort } from '@isosession/test-support/freePort';
 import { dropTables, randomTableName } from './sqlTables.js';
-import { startTcpProxy } from './tcpProxy.js';
-import type { TcpProxy } from './tcpProxy.js';
+import { startTcpProxy } from '@isosession/test-support/tcpProxy';
+import type { TcpProxy } from '@isosession/test-support/tcpProxy';
 
 /** What the suite needs to look inside the database, per server. */
 export interface SqlServerSuiteOptions {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SERVICE_URLS } from './services.js';
+import { SERVICE_URLS } from '@isosession/test-support/services';
 
 /** A table name no other test (or helper) uses: `isosession_<label>_<random>`. */
 export function randomTableName(label = 'test'): string {
