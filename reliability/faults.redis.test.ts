@@ -1,7 +1,6 @@
 import { afterEach, describe, it } from 'vitest';
-import { randomPrefix } from '@isosession/test-support/redisServer';
-import { startDurableRedis } from './support/durableRedis.js';
-import type { DurableRedis } from './support/durableRedis.js';
+import { randomPrefix, startPrivateRedis } from '@isosession/test-support/redisServer';
+import type { PrivateRedis } from '@isosession/test-support/redisServer';
 import { outageUnderLoad } from './support/outageRun.js';
 import { startApp } from './support/startApp.js';
 import type { RunningApp } from './support/startApp.js';
@@ -10,7 +9,7 @@ import type { RunningApp } from './support/startApp.js';
 // write), SIGKILLed and restarted, or SIGSTOPped, under load. The driver's Timeout is 1 s, so
 // a request during the outage is refused within about a second.
 
-let redis: DurableRedis | undefined;
+let redis: PrivateRedis | undefined;
 let app: RunningApp | undefined;
 
 afterEach(async () => {
@@ -21,7 +20,7 @@ afterEach(async () => {
 });
 
 async function setup(): Promise<RunningApp> {
-  redis = await startDurableRedis();
+  redis = await startPrivateRedis({ durable: true });
   app = await startApp({ kind: 'isosession', dsn: 'driver:redis', dsnArgs: { Url: redis.url, Prefix: randomPrefix('reliability'), Timeout: 1 } });
   return app;
 }

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { freePort } from './freePort.js';
 export { freePort };
@@ -45,7 +48,10 @@ export function answers(port: number): Promise<boolean> {
 
 /**
  * A private redis-server on a random port, for fault tests (pause, kill, restart) that must
- * never touch the shared server. No persistence: a restart starts empty.
+ * never touch the shared server. By default no persistence: a restart starts empty. With
+ * `durable`, its own directory and the append-only file fsynced before every reply
+ * (`appendfsync always`): what a deployment that promises "an acknowledged write survives a
+ * crash" runs; killed and restarted on the same port and directory, it replays its AOF.
  */
 export interface PrivateRedis {
   port: number;
@@ -54,29 +60,31 @@ export interface PrivateRedis {
   pause(): void;
   /** SIGCONT. */
   resume(): void;
-  /** SIGKILL, and waits for the process to be gone. */
+  /** SIGKILL (no shutdown, no final save), and waits for the process to be gone. */
   kill(): Promise<void>;
-  /** Starts a new server on the same port. */
+  /** Starts a new server on the same port (and directory); resolves when it answers PING. */
   restart(): Promise<void>;
-  /** Kills the server if it runs (resuming it first if paused). */
+  /** Kills the server if it runs (resuming it first if paused), and removes its directory. */
   stop(): Promise<void>;
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: { durable?: boolean } = {}): Promise<PrivateRedis> {
   const port = await freePort();
+  const directory = options.durable ? await mkdtemp(join(tmpdir(), 'isosession-test-redis-')) : undefined;
+  const persistence = directory ? ['--dir', directory, '--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   let child: ChildProcess | undefined;
   let paused = false;
 
   async function start(): Promise<void> {
-    const process_ = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    child = process_;
-    const exited = new Promise<void>((resolve) => process_.once('exit', () => resolve()));
-    for (let attempt = 0; attempt < 100; attempt++) {
+    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: 'ignore' });
+    child = server;
+    const exited = new Promise<boolean>((resolve) => server.once('exit', () => resolve(true)));
+    // An AOF replay takes a moment: up to 10 s.
+    for (let attempt = 0; attempt < 200; attempt++) {
       if (await answers(port)) return;
-      const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 50))]);
-      if (gone) throw new Error(`redis-server on port ${port} exited at start`);
+      if (await Promise.race([exited, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 50))])) {
+        throw new Error(`redis-server on port ${port} exited at start`);
+      }
     }
     throw new Error(`redis-server on port ${port} did not answer PING`);
   }
@@ -108,6 +116,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     async stop() {
       if (paused) child?.kill('SIGCONT');
       await kill();
+      if (directory) await rm(directory, { recursive: true, force: true });
     },
   };
 }
