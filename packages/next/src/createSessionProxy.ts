@@ -35,7 +35,7 @@ export interface SessionProxyOptions {
 }
 
 /** The Cookie header with `name` set to `value` (the render must see a cookie made just now). */
-function withCookie(header: string | null, name: string, value: string | undefined): string {
+function cookieHeaderWith(header: string | null, name: string, value: string | undefined): string {
   let cookies: Record<string, string | undefined> = {};
   try {
     cookies = header ? parseCookie(header) : {};
@@ -75,7 +75,7 @@ export function createSessionProxy(options: SessionProxyOptions = {}): (request:
       if (stored && session.isNew() && idleExpiry !== false && session.expire() === undefined) session.expire(idleExpiry);
       const headers = new Headers(request.headers);
       // A session that is not stored has no cookie worth handing the render.
-      headers.set('cookie', withCookie(request.headers.get('cookie'), name(), stored ? session.cookieValue() : undefined));
+      headers.set('cookie', cookieHeaderWith(request.headers.get('cookie'), name(), stored ? session.cookieValue() : undefined));
       return NextResponse.next({ request: { headers } });
     },
     {

@@ -13,7 +13,9 @@ export interface SessionClientOptions {
 
 /**
  * A tRPC client for the session router alone: batched queries and mutations, `watch` over
- * server-sent events, superjson (as the router). What `<SessionProvider url>` makes.
+ * server-sent events, superjson (as the router). Pass it as `<SessionProvider client>` (with
+ * `createTrpcTransport`) to share one tRPC client with the rest of an app; `<SessionProvider url>`
+ * needs none (it uses `createFetchTransport`).
  */
 export function createSessionClient(options: SessionClientOptions): SessionTrpcClient {
   const { url } = options;

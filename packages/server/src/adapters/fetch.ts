@@ -9,8 +9,11 @@ export type { AdapterOptions } from './sessionResponse.js';
 export { sessionErrorStatus } from './sessionResponse.js';
 export { DEFAULT_MAX_BODY_BYTES, limitRequestBody } from './limitRequestBody.js';
 
-/** What the handler's context gains. */
-export interface SessionContext {
+/**
+ * What a `withSession` handler's context gains. (`@isosession/trpc`'s `SessionContext` is
+ * another thing: the tRPC context the session router runs in.)
+ */
+export interface WithSessionContext {
   session: Session;
 }
 
@@ -33,7 +36,7 @@ export interface WithSessionOptions<C extends object = object> extends AdapterOp
 }
 
 /** Adds the cookie headers; a Response with immutable headers (redirect(), fetch()) is copied. */
-function withCookie(response: Response, setCookie: string, cacheControl: string | false): Response {
+function withSetCookie(response: Response, setCookie: string, cacheControl: string | false): Response {
   const apply = (target: Response) => {
     target.headers.append('set-cookie', setCookie);
     if (cacheControl && !target.headers.has('cache-control')) target.headers.set('cache-control', cacheControl);
@@ -55,7 +58,7 @@ function withCookie(response: Response, setCookie: string, cacheControl: string 
  * is flushed and the error propagates.
  */
 export function withSession<C extends object = object>(
-  handler: (request: Request, ctx: C & SessionContext) => Response | Promise<Response>,
+  handler: (request: Request, ctx: C & WithSessionContext) => Response | Promise<Response>,
   options: WithSessionOptions<C> = {},
 ): (request: Request, ctx?: C) => Promise<Response> {
   const { dsn = null, dsnArgs = null, sessionParams = {} } = options;
@@ -100,6 +103,6 @@ export function withSession<C extends object = object>(
     } catch (error) {
       return fail(error, request);
     }
-    return setCookie === undefined ? response : withCookie(response, setCookie, options.cacheControl ?? 'no-store');
+    return setCookie === undefined ? response : withSetCookie(response, setCookie, options.cacheControl ?? 'no-store');
   };
 }
