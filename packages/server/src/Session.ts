@@ -386,7 +386,7 @@ export class Session {
     return Object.freeze(copy);
   }
 
-  /** S21: copies request params into the session (several values become an array). */
+  /** S21: copies request parameters into the session as params (several values become an array). */
   saveParam(query?: Query | null, names?: string[]): void {
     const source = query ?? this.#query;
     if (!source) throw new SessionError('INVALID_ARGUMENT', 'saveParam(): no query given and the session was not made from one');

@@ -3,10 +3,10 @@ import { isReserved } from '../sessionTable.js';
 import { readParamNames, readParamValues } from '../query.js';
 import type { CgiLikeQuery, Query } from '../types.js';
 
-// S21: copying params between a request (CGI's query object, URLSearchParams, FormData) and a
-// session, as saveParam() and loadParam() do.
+// S21: copying between a request's parameters (CGI's query object, URLSearchParams, FormData)
+// and a session's params, as saveParam() and loadParam() do.
 
-/** The request params `names` (all of them by default); several values become an array. */
+/** The request parameters `names` (all of them by default); several values become an array. */
 export function paramsOfQuery(source: Query, names?: string[]): [string, unknown][] {
   const entries: [string, unknown][] = [];
   for (const name of names ?? readParamNames(source)) {
