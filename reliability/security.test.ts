@@ -12,8 +12,9 @@ import { createSessionContext } from '@isosession/trpc';
 import { md5IdGenerator, uuidIdGenerator } from '@isosession/test-support/serverInternals';
 import { serveNode } from '@isosession/test-support/serveNode';
 import type { RunningServer } from '@isosession/test-support/serveNode';
-import { PRIVATE, createTestRouter, serveFetch } from '@isosession/test-support/contracts';
-import type { FetchServer } from '@isosession/test-support/contracts';
+import { PRIVATE, createTestRouter } from '@isosession/test-support/contracts';
+import { serveFetch } from '@isosession/test-support/serveFetch';
+import type { FetchServer } from '@isosession/test-support/serveFetch';
 import { recordFigures } from './support/figures.js';
 import { rawRequest } from './support/rawHttp.js';
 

@@ -10,10 +10,10 @@ import { SERVICE_URLS, serviceAvailable } from '@isosession/test-support/service
 import { deleteKeys, randomPrefix } from '@isosession/test-support/redisServer';
 import { createNodeSessionContext } from './createNodeSessionContext.js';
 import { createSessionContext } from './createSessionContext.js';
-import { createCookieFetch } from './testing/cookieFetch.js';
-import { createFetchEventSource } from './testing/fetchEventSource.js';
-import { serveFetch } from './testing/serveFetch.js';
-import type { FetchServer } from './testing/serveFetch.js';
+import { createCookieFetch } from '@isosession/test-support/cookieFetch';
+import { createFetchEventSource } from '@isosession/test-support/fetchEventSource';
+import { serveFetch } from '@isosession/test-support/serveFetch';
+import type { FetchServer } from '@isosession/test-support/serveFetch';
 import { PRIVATE, createTestRouter, tempStore } from './testing/testRouter.js';
 import type { TestRouter } from './testing/testRouter.js';
 

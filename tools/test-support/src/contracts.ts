@@ -5,5 +5,3 @@ export { runDriverContract } from '../../../packages/server/src/testing/driverCo
 export { runConcurrencyContract } from '../../../packages/server/src/testing/concurrencyContract.js';
 export { collector, isResync, runSessionBusContract } from '../../../packages/trpc/src/testing/busContract.js';
 export { PRIVATE, createTestRouter, tempStore } from '../../../packages/trpc/src/testing/testRouter.js';
-export { serveFetch } from '../../../packages/trpc/src/testing/serveFetch.js';
-export type { FetchServer } from '../../../packages/trpc/src/testing/serveFetch.js';

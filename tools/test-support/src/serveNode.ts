@@ -24,31 +24,3 @@ export function serveNode(listener: RequestListener): Promise<RunningServer> {
     });
   });
 }
-
-/**
- * Serves a WHATWG fetch handler over node:http (what @hono/node-server does), passing the
- * socket's address in the context as `remoteAddr`.
- */
-export function serveFetch(handler: (request: Request, ctx: { remoteAddr: string | undefined }) => Promise<Response>): Promise<RunningServer> {
-  return serveNode(async (req, res) => {
-    try {
-      const headers = new Headers();
-      for (const [name, value] of Object.entries(req.headers)) {
-        for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, item);
-      }
-      const request = new Request(`http://${req.headers.host ?? '127.0.0.1'}${req.url ?? '/'}`, { method: req.method, headers });
-      const response = await handler(request, { remoteAddr: req.socket.remoteAddress });
-      const out: Record<string, string | string[]> = {};
-      response.headers.forEach((value, name) => {
-        if (name !== 'set-cookie') out[name] = value;
-      });
-      const cookies = response.headers.getSetCookie();
-      if (cookies.length > 0) out['set-cookie'] = cookies;
-      res.writeHead(response.status, out);
-      res.end(Buffer.from(await response.arrayBuffer()));
-    } catch (error) {
-      res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(`unhandled: ${(error as Error).message}`);
-    }
-  });
-}

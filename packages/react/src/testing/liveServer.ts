@@ -6,8 +6,8 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { Session } from '@isosession/server';
 import { createSessionContext } from '../../../trpc/src/createSessionContext.js';
 import { createMemorySessionBus } from '../../../trpc/src/SessionBus.js';
-import { serveFetch } from '../../../trpc/src/testing/serveFetch.js';
-import type { FetchServer } from '../../../trpc/src/testing/serveFetch.js';
+import { serveFetch } from '@isosession/test-support/serveFetch';
+import type { FetchServer } from '@isosession/test-support/serveFetch';
 import { createTestRouter, tempStore } from '../../../trpc/src/testing/testRouter.js';
 
 export type LiveCommand =

@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createFetchEventSource } from '../../../trpc/src/testing/fetchEventSource.js';
+import { createFetchEventSource } from '@isosession/test-support/fetchEventSource';
 import type { TestRouter } from '../../../trpc/src/testing/testRouter.js';
 import { createSessionClient } from '../createSessionClient.js';
 import type { SessionTrpcClient } from '../createTrpcTransport.js';

@@ -5,7 +5,7 @@ import { sessionErrorStatus, withSession } from '@isosession/server/fetch';
 import type { Session } from '../Session.js';
 import { runAdapterSuite } from '../testing/adapterSuite.js';
 import { demoApp } from '../testing/demoApp.js';
-import { serveFetch } from '@isosession/test-support/serveNode';
+import { serveFetch } from '@isosession/test-support/serveFetch';
 import '../testing/outageDriver.js';
 
 interface RuntimeContext {
@@ -28,7 +28,7 @@ runAdapterSuite({
         onError: (error) => new Response('session store unavailable', { status: sessionErrorStatus(error) }),
       },
     );
-    return serveFetch(handler);
+    return serveFetch(handler).then((server) => ({ url: server.origin, close: server.close }));
   },
 });
 

@@ -50,14 +50,22 @@ async function send(response: Response, res: ServerResponse): Promise<void> {
   res.end();
 }
 
+/** What a runtime passes a fetch handler beside the request (as @hono/node-server does). */
+export interface FetchContext {
+  /** The socket's address. */
+  remoteAddr: string | undefined;
+}
+
 /**
- * Serves a WHATWG fetch handler (e.g. tRPC's `fetchRequestHandler`) from a Node http server on
- * 127.0.0.1, port 0: real sockets, real headers, streamed bodies (SSE), with injectable latency.
+ * Serves a WHATWG fetch handler (tRPC's `fetchRequestHandler`, `withSession(...)`) from a Node
+ * http server on 127.0.0.1, port 0: real sockets, real headers, request bodies, streamed
+ * response bodies (SSE), the socket's address in the context, with injectable latency.
  */
-export async function serveFetch(handler: (request: Request) => Promise<Response>): Promise<FetchServer> {
+export async function serveFetch(handler: (request: Request, ctx: FetchContext) => Promise<Response>): Promise<FetchServer> {
   let latency = 0;
   const requests: string[] = [];
-  const server = createServer((req, res) => {
+  // Larger than Node's 16 KB default, so that huge Cookie headers reach the session code.
+  const server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
     const aborter = new AbortController();
     res.on('close', () => aborter.abort());
     void (async () => {
@@ -65,7 +73,7 @@ export async function serveFetch(handler: (request: Request) => Promise<Response
         requests.push(new URL(req.url ?? '/', 'http://x').pathname);
         if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
         const request = await toRequest(req, aborter.signal);
-        await send(await handler(request), res);
+        await send(await handler(request, { remoteAddr: req.socket.remoteAddress }), res);
       } catch (error) {
         if (!res.headersSent) res.writeHead(500);
         res.end(String(error));
