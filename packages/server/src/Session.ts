@@ -20,7 +20,6 @@ import { parseConstructorArgs, parseFindArgs, parseParamArgs } from './session/a
 import type { ConstructorArgs } from './session/arguments.js';
 import { checkCookieName, isPerl, refuseGuessableIds, resolveConfig } from './session/config.js';
 import type { Config } from './session/config.js';
-import { maxAgeSeconds } from './session/storedRecord.js';
 import { claimOf, refuseWithoutAddress } from './session/claim.js';
 import { flushState } from './session/flush.js';
 import type { FlushOptions } from './session/flush.js';
@@ -83,7 +82,6 @@ export class Session {
       fromRequest: query !== undefined,
       remoteAddr: remoteAddr ?? config.sessionParams.remoteAddr ?? remoteAddressOf(query, config.sessionParams.trustProxy ?? false),
       visitedKey: undefined,
-      findMode: false,
     };
   }
 
@@ -118,9 +116,10 @@ export class Session {
 
   /** One session of `config` for a request or a sid, loaded (and with `new`, created). */
   static async #open(config: Config, mode: OpenMode, sidOrQuery: unknown, remoteAddr: string | undefined): Promise<Session> {
-    const query = isClaimedRequest(sidOrQuery) ? sidOrQuery.request : typeof sidOrQuery === 'object' && sidOrQuery !== null ? (sidOrQuery as Query) : undefined;
+    const claimed = isClaimedRequest(sidOrQuery) ? sidOrQuery : undefined;
+    const query = claimed ? claimed.request : typeof sidOrQuery === 'object' && sidOrQuery !== null ? (sidOrQuery as Query) : undefined;
     if (query) refuseGuessableIds(config, 'a request was given');
-    const session = new Session(config, query, remoteAddr, isClaimedRequest(sidOrQuery) ? sidOrQuery.https : undefined);
+    const session = new Session(config, query, remoteAddr, claimed?.https);
     if (query) refuseWithoutAddress(config, session.#scope.remoteAddr);
     await loadState(session.#scope, session.#s, mode, claimOf(sidOrQuery, config, session.name()));
     succeeded();
@@ -362,7 +361,7 @@ export class Session {
   expiresAt(): number | undefined {
     if (this.#s.table === null) return undefined;
     const atime = this.atime() ?? nowOf(this.#config);
-    return sessionExpiresAt({ atime, ctime: this.ctime() ?? atime, etime: this.expire(), maxAge: maxAgeSeconds(this.#config.sessionParams) });
+    return sessionExpiresAt({ atime, ctime: this.ctime() ?? atime, etime: this.expire(), maxAge: this.#config.maxAge });
   }
 
   /** Per-param expiry instants (atime + seconds) for params with `expire(name, t)`. */

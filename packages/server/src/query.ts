@@ -48,16 +48,13 @@ export function isIncomingMessage(query: unknown): query is IncomingMessage {
   );
 }
 
-/** The raw Cookie header of a request-like query, if it has one. */
+/** The raw Cookie header of a request-like query, if it has one (a Node request's, whole). */
 export function cookieHeaderOf(query: Query): string | undefined {
-  if (isRequest(query)) return query.headers.get('cookie') ?? undefined;
   if (isIncomingMessage(query)) {
     const header = query.headers.cookie;
     return Array.isArray(header) ? header.join('; ') : header;
   }
-  const headers = (query as { headers?: unknown }).headers;
-  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get('cookie') ?? undefined;
-  return undefined;
+  return requestHeader(query, 'cookie');
 }
 
 /** Reads one cookie; malformed or oversized headers read as "no cookie". */

@@ -115,3 +115,9 @@ export function copyTable(table: SessionTable): SessionTable {
   for (const key of Object.keys(table)) setKey(copy, key, table[key]);
   return copy;
 }
+
+/** A table's stored version: 0 when it has none (never flushed, or written by Perl). */
+export function versionOf(table: SessionTable): number {
+  const version = table[VERSION];
+  return typeof version === 'number' ? version : 0;
+}

@@ -19,8 +19,13 @@ export function noChanges(): ChangeSet {
   return { set: new Set(), cleared: new Set(), etime: false, expireList: new Map(), atime: false };
 }
 
+/** Whether the change set changes the data itself (anything but the access time). */
+export function changesData(c: ChangeSet): boolean {
+  return c.set.size > 0 || c.cleared.size > 0 || c.etime || c.expireList.size > 0;
+}
+
 export function hasChanges(c: ChangeSet): boolean {
-  return c.set.size > 0 || c.cleared.size > 0 || c.etime || c.expireList.size > 0 || c.atime;
+  return changesData(c) || c.atime;
 }
 
 /** A failed flush's changes with those made while it ran on top (the later ones win). */

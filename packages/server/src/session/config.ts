@@ -7,7 +7,9 @@ import { parseSizeLimits } from '../sizeLimits.js';
 import type { SizeLimits } from '../sizeLimits.js';
 import type { UpdatableDriver } from '../drivers/withUpdate.js';
 import type { DsnArgs, IdGenerator, Serializer, SessionParams } from '../types.js';
+import { maxAgeSeconds } from './storedRecord.js';
 import type { RecordFormat } from './storedRecord.js';
+import { DEFAULT_STALE_GRACE } from '../tombstone.js';
 
 // A session's configuration: the DSN resolved, the options checked once (broken configuration
 // fails before any store is touched), the driver looked up in the registry's cache.
@@ -29,6 +31,10 @@ export interface CheckedConfig {
   secrets: string[] | undefined;
   /** sessionParams.maxParamBytes / maxSessionBytes, checked. */
   limits: SizeLimits;
+  /** sessionParams.maxAge in seconds; undefined for none. Parsed once, read on every load and flush. */
+  maxAge: number | undefined;
+  /** sessionParams.staleGrace in seconds (how long a tombstone is kept); 0 leaves none. */
+  staleGrace: number;
 }
 
 export interface Config extends CheckedConfig {
@@ -45,14 +51,12 @@ export async function resolveConfig(dsn: string | null, dsnArgs: DsnArgs, sessio
 /** Everything of a configuration that can be checked without the store. */
 export function checkConfig(dsn: string | null, dsnArgs: DsnArgs, sessionParams: SessionParams): CheckedConfig {
   const resolved = resolveDsn(dsn);
-  if (sessionParams.maxAge !== undefined) parseDuration(sessionParams.maxAge);
   if (sessionParams.compat !== undefined && sessionParams.compat !== 'cgi-session') {
     throw new SessionError('INVALID_ARGUMENT', `sessionParams.compat must be 'cgi-session' (share a store with Perl CGI::Session) or left out, got ${JSON.stringify(sessionParams.compat)}`);
   }
   // A bad cookie name is broken configuration: fail here, not at the first cookie() call.
   if (sessionParams.name !== undefined) checkCookieName(sessionParams.name);
   normalizeSameSite(sessionParams.cookie?.sameSite);
-  if (sessionParams.staleGrace !== undefined) parseDuration(sessionParams.staleGrace);
   if (sessionParams.tagKey !== undefined && (typeof sessionParams.tagKey !== 'string' || sessionParams.tagKey.length < 32)) {
     throw new SessionError('INVALID_ARGUMENT', 'sessionParams.tagKey must be a string of at least 32 characters (the same in every process that shares the store); generate one with `openssl rand -base64 32`');
   }
@@ -72,6 +76,8 @@ export function checkConfig(dsn: string | null, dsnArgs: DsnArgs, sessionParams:
     idGenerator: getIdGenerator(resolved.id),
     secrets: parseSecrets(sessionParams.secret),
     limits: parseSizeLimits(sessionParams),
+    maxAge: maxAgeSeconds(sessionParams),
+    staleGrace: parseDuration(sessionParams.staleGrace ?? DEFAULT_STALE_GRACE),
   };
 }
 

@@ -18,8 +18,11 @@ export function conflictError(id: string): SessionError {
   return new SessionError('CONFLICT', `session "${id}" changed since it was loaded`);
 }
 
-/** A custom id generator's failure, as a SessionError naming the generator (S2). */
-export function idGenerationError(generator: string, error: unknown, context = ''): SessionError {
+/**
+ * A custom id generator's failure, as a SessionError naming the generator (S2); one that is a
+ * SessionError already is passed on as it is. `context` leads the message, `outcome` ends it.
+ */
+export function idGenerationError(generator: string, error: unknown, words: { context?: string; outcome?: string } = {}): SessionError {
   if (error instanceof SessionError) return error;
-  return new SessionError('ID_GENERATION', `${context}id generator "${generator}" failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  return new SessionError('ID_GENERATION', `${words.context ?? ''}id generator "${generator}" failed: ${(error as Error)?.message ?? String(error)}${words.outcome ?? ''}`, { cause: error });
 }

@@ -1,17 +1,17 @@
 import { SessionError } from '@isosession/core';
-import { ID, setKey } from '../sessionTable.js';
+import { ID, setKey, versionOf } from '../sessionTable.js';
 import type { SessionTable } from '../sessionTable.js';
 import { storeCall } from '../storeCall.js';
 import type { RawSession } from '../types.js';
-import { applyChanges, hasChanges, mergeChanges, noChanges } from './changeSet.js';
+import { applyChanges, changesData, hasChanges, mergeChanges, noChanges } from './changeSet.js';
 import type { ChangeSet } from './changeSet.js';
 import { isPerl } from './config.js';
 import { goneError, idGenerationError, staleError } from './errors.js';
-import { flushMerge, versionOf } from './flushMerge.js';
+import { flushMerge } from './flushMerge.js';
 import { isStale } from './load.js';
 import { clearState, handled, nowOf, storeKey } from './state.js';
 import type { Scope, SessionState } from './state.js';
-import { maxAgeSeconds, storeMeta } from './storedRecord.js';
+import { storeMeta } from './storedRecord.js';
 import { leaveTombstoneFor, removeRecord } from './storeOps.js';
 
 export interface FlushOptions {
@@ -54,14 +54,13 @@ async function write(scope: Scope, state: SessionState, table: SessionTable, cha
   const { config } = scope;
   const { driver } = config;
   const driverName = config.resolved.driver;
-  const changesData = changes.set.size > 0 || changes.cleared.size > 0 || changes.etime || changes.expireList.size > 0;
-  if (!state.isNew && !changesData && state.previousId === undefined && state.pendingId === undefined) {
+  if (!state.isNew && !changesData(changes) && state.previousId === undefined && state.pendingId === undefined) {
     if (!changes.atime) return; // S48
     // Only the access time moved: a touch, where the driver has one. Sharing a store with
     // Perl, which reads atime only from the data, it is written there.
     if (driver.touch && !isPerl(config)) {
       const id = table[ID] as string;
-      const found = await storeCall(driverName, 'touch', () => driver.touch!(storeKey(scope, id), storeMeta(table, maxAgeSeconds(config.sessionParams))));
+      const found = await storeCall(driverName, 'touch', () => driver.touch!(storeKey(scope, id), storeMeta(table, config.maxAge)));
       if (!found) throw await goneOrStale(scope, state, id);
       return;
     }
@@ -84,7 +83,7 @@ async function write(scope: Scope, state: SessionState, table: SessionTable, cha
   if (sourceId !== newId) {
     // Regenerated: the merged table was removed under the old id; store it under the new one.
     try {
-      const meta = storeMeta(result.table, maxAgeSeconds(config.sessionParams));
+      const meta = storeMeta(result.table, config.maxAge);
       await storeCall(driverName, 'store', () => driver.store(storeKey(scope, newId), result.data, meta));
     } catch (error) {
       // The old id is gone already: keep the merged copy as a session not stored yet, so the
@@ -111,9 +110,7 @@ async function settleRegeneratedId(scope: Scope, state: SessionState, table: Ses
   } catch (error) {
     // Ask the generator again at the next flush, instead of failing on this promise for ever.
     if (state.pendingId === pending) state.pendingId = handled(Promise.resolve().then(() => config.idGenerator.generateId(config.dsnArgs)));
-    const failure = idGenerationError(config.resolved.id, error, 'regenerate(): ');
-    if (failure === error) throw failure;
-    throw new SessionError('ID_GENERATION', `${failure.message}; nothing was written, the next flush tries again`, { cause: error });
+    throw idGenerationError(config.resolved.id, error, { context: 'regenerate(): ', outcome: '; nothing was written, the next flush tries again' });
   }
   setKey(table, ID, next);
   state.pendingId = undefined;

@@ -1,4 +1,4 @@
-import { ID, VERSION, copyTable, setKey } from '../sessionTable.js';
+import { ID, VERSION, copyTable, setKey, versionOf } from '../sessionTable.js';
 import type { SessionTable } from '../sessionTable.js';
 import { checkSizeOnFlush } from '../sizeLimits.js';
 import type { Merge, RawSession } from '../types.js';
@@ -7,7 +7,7 @@ import type { ChangeSet } from './changeSet.js';
 import type { Config } from './config.js';
 import { isPerl } from './config.js';
 import { conflictError, goneError } from './errors.js';
-import { dataOf, freezeTable, maxAgeSeconds, sameData, storeMeta, thawRecord } from './storedRecord.js';
+import { dataOf, freezeTable, sameData, storeMeta, thawRecord } from './storedRecord.js';
 
 /** What one flush writes, and onto what it may write it. */
 export interface FlushWrite {
@@ -62,13 +62,7 @@ export function flushMerge(config: Config, write: FlushWrite): FlushMerge {
     checkSizeOnFlush({ data, current, table: base, setNames: changes.set, serializer: config.serializer, limits: config.limits });
     last = { table: base, data };
     if (sourceId !== newId) return { action: 'remove' };
-    return { action: 'store', data, meta: storeMeta(base, maxAgeSeconds(config.sessionParams)) };
+    return { action: 'store', data, meta: storeMeta(base, config.maxAge) };
   };
   return { merge, written: () => last };
-}
-
-/** A table's stored version: 0 when it has none (never flushed, or written by Perl). */
-export function versionOf(table: SessionTable): number {
-  const version = table[VERSION];
-  return typeof version === 'number' ? version : 0;
 }

@@ -1,5 +1,5 @@
 import { SessionError } from '@isosession/core';
-import { ATIME, CTIME, ID, REMOTE_ADDR, getKey, setKey } from '../sessionTable.js';
+import { ATIME, CTIME, ID, REMOTE_ADDR, getKey, setKey, versionOf } from '../sessionTable.js';
 import type { SessionTable } from '../sessionTable.js';
 import { isTombstone, tombstoneExpired } from '../tombstone.js';
 import { noChanges } from './changeSet.js';
@@ -7,7 +7,6 @@ import { ipMatchOf } from './claim.js';
 import { isPerl } from './config.js';
 import { idGenerationError, staleError } from './errors.js';
 import { expiredParams } from './expiry.js';
-import { versionOf } from './flushMerge.js';
 import { nowOf, storeKey } from './state.js';
 import type { Scope, SessionState } from './state.js';
 import { dataOf, thawRecord } from './storedRecord.js';
@@ -21,7 +20,6 @@ export type LoadMode = 'new' | 'load' | 'find';
  * tombstone, or another address's session).
  */
 export async function loadState(scope: Scope, state: SessionState, mode: LoadMode, claim: string | undefined): Promise<'ok' | 'skipped'> {
-  scope.findMode = mode === 'find';
   if (mode === 'find') scope.visitedKey = claim;
   const { config } = scope;
   const now = nowOf(config);
@@ -78,7 +76,7 @@ function adopt(scope: Scope, state: SessionState, table: SessionTable, storedAti
     state.changes.cleared.add(name);
   }
   // S57: find() hands over sessions without moving their atime.
-  if (!scope.findMode) {
+  if (scope.visitedKey === undefined) {
     setKey(table, ATIME, now);
     state.changes.atime = true;
   }

@@ -49,10 +49,11 @@ export interface Scope {
   fromRequest: boolean;
   /** The client's address (ipMatch, and stored with a new session). */
   remoteAddr: string | undefined;
-  /** find(): the stored key this session was visited under, used as it is (hashIds). */
+  /**
+   * find(): the stored key this session was visited under, used as it is (hashIds); set only
+   * for a session find() hands over, whose atime stays where it was (S57).
+   */
   visitedKey: string | undefined;
-  /** find(): the atime stays where it was. */
-  findMode: boolean;
 }
 
 /**

@@ -1,13 +1,12 @@
-import { parseDuration } from '@isosession/core';
 import { CTIME, ETIME, getKey } from '../sessionTable.js';
 import type { SessionTable } from '../sessionTable.js';
 import { storeCall } from '../storeCall.js';
-import { DEFAULT_STALE_GRACE, hasLiveTombstone, leaveTombstone } from '../tombstone.js';
+import { hasLiveTombstone, leaveTombstone } from '../tombstone.js';
 import type { TombstoneStore } from '../tombstone.js';
 import type { StoredRecord } from '../types.js';
 import type { Config } from './config.js';
 import { isPastExpiry } from './expiry.js';
-import { maxAgeSeconds, thawRecord } from './storedRecord.js';
+import { thawRecord } from './storedRecord.js';
 
 // What a session does to its store besides a flush's write, under one configuration: each
 // call goes through storeCall (a driver's failure becomes a SessionError naming the driver).
@@ -23,7 +22,7 @@ export function removeRecord(config: Config, key: string): Promise<void> {
 
 /** S40, S42: idle expiry from the stored atime; maxAge from ctime. */
 export function isExpiredRecord(config: Config, table: SessionTable, storedAtime: number, now: number): boolean {
-  return isPastExpiry({ atime: storedAtime, ctime: table[CTIME] as number, etime: getKey(table, ETIME), maxAge: maxAgeSeconds(config.sessionParams) }, now);
+  return isPastExpiry({ atime: storedAtime, ctime: table[CTIME] as number, etime: getKey(table, ETIME), maxAge: config.maxAge }, now);
 }
 
 /**
@@ -53,6 +52,5 @@ export function wasReplacedRecently(config: Config, key: string, now: number): P
  * period (written first, so no request can find neither). A grace of 0 leaves none.
  */
 export async function leaveTombstoneFor(config: Config, key: string, now: number): Promise<void> {
-  const grace = parseDuration(config.sessionParams.staleGrace ?? DEFAULT_STALE_GRACE);
-  if (grace > 0) await leaveTombstone(tombstones(config), key, now, grace);
+  if (config.staleGrace > 0) await leaveTombstone(tombstones(config), key, now, config.staleGrace);
 }
